@@ -1,0 +1,119 @@
+//! axum integration (feature `axum`): the [`Claims`] extractor, and `IntoResponse` for
+//! [`AuthError`] so handlers can reject with simplejwt's bodies too.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use tower_jwt_auth::{Claims, JwtAuthLayer, Keys, SimpleJwtClaims};
+//!
+//! async fn me(Claims(c): Claims<SimpleJwtClaims>) -> String {
+//!     format!("user {}", c.user_id)
+//! }
+//!
+//! let app: Router = Router::new()
+//!     .route("/me", get(me))
+//!     .layer(JwtAuthLayer::<SimpleJwtClaims>::new(Keys::hs256([7u8; 32])?));
+//! # let _ = app;
+//! # Ok::<(), tower_jwt_auth::ConfigError>(())
+//! ```
+
+use std::fmt;
+
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum_core::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::request::Parts;
+
+use crate::error::AuthError;
+use crate::layer::Anonymous;
+use crate::response::{AuthErrorResponder, DefaultResponder};
+
+/// Extracts the claims that [`JwtAuthLayer`](crate::JwtAuthLayer) verified.
+///
+/// If the layer is not installed on the route, extraction fails with a 500 and a message saying
+/// so: a missing layer is a server bug, never a silent 401. Use `Option<Claims<C>>` with the
+/// layer's [optional mode](crate::JwtAuthLayer::optional).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Claims<C>(pub C);
+
+/// The rejection of [`Claims`]: the layer is not installed (or its `C` differs).
+#[derive(Debug, Clone, Copy)]
+pub struct MissingClaims {
+    type_name: &'static str,
+}
+
+impl fmt::Display for MissingClaims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "no claims of type `{}` in the request: is JwtAuthLayer<{0}> installed on this route?",
+            self.type_name
+        )
+    }
+}
+
+impl std::error::Error for MissingClaims {}
+
+impl IntoResponse for MissingClaims {
+    fn into_response(self) -> Response {
+        tracing::error!(target: "tower_jwt_auth", "{self}");
+        let body = format!(
+            r#"{{"detail":"Server misconfiguration: {}","code":"server_error"}}"#,
+            self.to_string().replace('"', "'").replace('`', "")
+        );
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response()
+    }
+}
+
+impl<S, C> FromRequestParts<S> for Claims<C>
+where
+    C: Clone + Send + Sync + 'static,
+    S: Send + Sync,
+{
+    type Rejection = MissingClaims;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<C>()
+            .cloned()
+            .map(Claims)
+            .ok_or(MissingClaims {
+                type_name: std::any::type_name::<C>(),
+            })
+    }
+}
+
+impl<S, C> OptionalFromRequestParts<S> for Claims<C>
+where
+    C: Clone + Send + Sync + 'static,
+    S: Send + Sync,
+{
+    type Rejection = MissingClaims;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        match parts.extensions.get::<C>() {
+            Some(c) => Ok(Some(Claims(c.clone()))),
+            None if parts.extensions.get::<Anonymous>().is_some() => Ok(None),
+            None => Err(MissingClaims {
+                type_name: std::any::type_name::<C>(),
+            }),
+        }
+    }
+}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        let res = DefaultResponder::default().respond(&self);
+        let (mut parts, body) = res.into_parts();
+        parts.extensions.insert(self);
+        Response::from_parts(parts, axum_core::body::Body::from(body))
+    }
+}

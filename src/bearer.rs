@@ -1,0 +1,207 @@
+//! Finding the token in a request: the `Authorization` header (RFC 6750 §2.1), optionally a
+//! cookie. No allocation.
+
+use http::HeaderMap;
+use http::header::{AUTHORIZATION, COOKIE, HeaderName};
+
+use crate::error::{AuthError, AuthErrorKind};
+
+/// How the layer finds credentials.
+#[derive(Clone, Debug)]
+pub(crate) struct Extractor {
+    pub(crate) header: HeaderName,
+    pub(crate) schemes: Vec<Box<str>>,
+    pub(crate) case_sensitive: bool,
+    pub(crate) cookie: Option<Box<str>>,
+}
+
+impl Default for Extractor {
+    fn default() -> Self {
+        Self {
+            header: AUTHORIZATION,
+            schemes: vec!["Bearer".into()],
+            case_sensitive: false,
+            cookie: None,
+        }
+    }
+}
+
+/// Splits on runs of ASCII whitespace, as Python's `str.split()` does for header values.
+#[inline]
+fn words(v: &[u8]) -> impl Iterator<Item = &[u8]> {
+    v.split(u8::is_ascii_whitespace).filter(|w| !w.is_empty())
+}
+
+impl Extractor {
+    #[inline]
+    fn scheme_matches(&self, got: &[u8]) -> bool {
+        self.schemes.iter().any(|s| {
+            if self.case_sensitive {
+                s.as_bytes() == got
+            } else {
+                s.as_bytes().eq_ignore_ascii_case(got)
+            }
+        })
+    }
+
+    /// The token, `Ok(None)` when no credentials were sent, or the error for a malformed or
+    /// ambiguous request.
+    #[inline]
+    pub(crate) fn extract<'r>(
+        &self,
+        headers: &'r HeaderMap,
+    ) -> Result<Option<&'r [u8]>, AuthError> {
+        let mut values = headers.get_all(&self.header).iter();
+        let first = values.next();
+        if values.next().is_some() {
+            // RFC 9110 §5.3: a second Authorization field must not be silently dropped.
+            return Err(AuthErrorKind::MultipleCredentials.into());
+        }
+        let from_header = match first {
+            None => None,
+            Some(v) => {
+                let mut w = words(v.as_bytes());
+                match w.next() {
+                    // Empty header: as if absent (simplejwt T#52).
+                    None => None,
+                    // Another scheme: not ours, as if absent (simplejwt T#49–T#51).
+                    Some(scheme) if !self.scheme_matches(scheme) => None,
+                    Some(_) => match (w.next(), w.next()) {
+                        (Some(token), None) => Some(token),
+                        _ => return Err(AuthErrorKind::BadAuthorizationHeader.into()),
+                    },
+                }
+            }
+        };
+        let Some(name) = &self.cookie else {
+            return Ok(from_header);
+        };
+        let from_cookie = cookie_value(headers, name)?;
+        match (from_header, from_cookie) {
+            // RFC 6750 §2: clients MUST NOT use more than one method.
+            (Some(_), Some(_)) => Err(AuthErrorKind::MultipleCredentials.into()),
+            (h, c) => Ok(h.or(c)),
+        }
+    }
+}
+
+/// The value of the cookie `name`, if sent exactly once and non-empty.
+fn cookie_value<'r>(headers: &'r HeaderMap, name: &str) -> Result<Option<&'r [u8]>, AuthError> {
+    let mut found = None;
+    for header in headers.get_all(COOKIE) {
+        for pair in header.as_bytes().split(|b| *b == b';') {
+            let pair = pair.trim_ascii();
+            let Some(eq) = pair.iter().position(|b| *b == b'=') else {
+                continue;
+            };
+            if &pair[..eq] != name.as_bytes() {
+                continue;
+            }
+            let mut value = pair[eq + 1..].trim_ascii();
+            if value.len() >= 2 && value[0] == b'"' && value[value.len() - 1] == b'"' {
+                value = &value[1..value.len() - 1];
+            }
+            if found.is_some() {
+                return Err(AuthErrorKind::MultipleCredentials.into());
+            }
+            found = Some(value);
+        }
+    }
+    Ok(found.filter(|v| !v.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn hm(pairs: &[(&str, &[u8])]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                HeaderValue::from_bytes(v).expect("value"),
+            );
+        }
+        h
+    }
+
+    fn ex(pairs: &[(&str, &[u8])]) -> Result<Option<Vec<u8>>, AuthErrorKind> {
+        let e = Extractor::default();
+        e.extract(&hm(pairs))
+            .map(|o| o.map(<[u8]>::to_vec))
+            .map_err(|e| e.kind())
+    }
+
+    #[test]
+    fn simplejwt_header_table() {
+        assert_eq!(ex(&[]), Ok(None));
+        assert_eq!(ex(&[("authorization", b"")]), Ok(None));
+        assert_eq!(ex(&[("authorization", b"Token x")]), Ok(None));
+        assert_eq!(ex(&[("authorization", b"JWT a.b.c")]), Ok(None));
+        assert_eq!(
+            ex(&[("authorization", b"Bearer")]),
+            Err(AuthErrorKind::BadAuthorizationHeader)
+        );
+        assert_eq!(
+            ex(&[("authorization", b"Bearer a b")]),
+            Err(AuthErrorKind::BadAuthorizationHeader)
+        );
+        assert_eq!(
+            ex(&[("authorization", b"Bearer  a.b.c")]),
+            Ok(Some(b"a.b.c".to_vec()))
+        );
+        assert_eq!(
+            ex(&[("authorization", b"Bearer\ta.b.c ")]),
+            Ok(Some(b"a.b.c".to_vec()))
+        );
+    }
+
+    #[test]
+    fn scheme_is_case_insensitive_by_default() {
+        assert_eq!(
+            ex(&[("authorization", b"bearer a.b.c")]),
+            Ok(Some(b"a.b.c".to_vec()))
+        );
+        let strict = Extractor {
+            case_sensitive: true,
+            ..Extractor::default()
+        };
+        let h = hm(&[("authorization", b"bearer a.b.c")]);
+        assert_eq!(strict.extract(&h).map(|o| o.is_some()), Ok(false));
+    }
+
+    #[test]
+    fn two_headers_are_rejected() {
+        assert_eq!(
+            ex(&[
+                ("authorization", b"Bearer a"),
+                ("authorization", b"Bearer b")
+            ]),
+            Err(AuthErrorKind::MultipleCredentials)
+        );
+    }
+
+    #[test]
+    fn cookie_source() {
+        let e = Extractor {
+            cookie: Some("access".into()),
+            ..Extractor::default()
+        };
+        let h = hm(&[("cookie", b"a=1; access=t.o.k; b=2")]);
+        assert_eq!(
+            e.extract(&h).map(|o| o.map(<[u8]>::to_vec)),
+            Ok(Some(b"t.o.k".to_vec()))
+        );
+        let both = hm(&[
+            ("cookie", b"access=t.o.k"),
+            ("authorization", b"Bearer x.y.z"),
+        ]);
+        assert_eq!(
+            e.extract(&both).map_err(|e| e.kind()),
+            Err(AuthErrorKind::MultipleCredentials)
+        );
+        let twice = hm(&[("cookie", b"access=1; access=2")]);
+        assert!(e.extract(&twice).is_err());
+    }
+}

@@ -1,0 +1,550 @@
+//! Claims: the ready simplejwt-shaped [`SimpleJwtClaims`], [`UserId`], [`TokenType`], and the
+//! registered-claim reader the verifier runs over every payload.
+//!
+//! ```
+//! use tower_jwt_auth::{SimpleJwtClaims, UserId};
+//!
+//! let c: SimpleJwtClaims = serde_json::from_str(
+//!     r#"{"token_type":"access","exp":1795655719,"iat":1795655419,
+//!         "jti":"fac5344d01d34db3b5575d65f5ee8c0f","user_id":"1","role":"admin"}"#,
+//! )?;
+//! assert_eq!(c.user_id, UserId::from("1"));
+//! assert_eq!(c.extra["role"], "admin");
+//! # Ok::<(), serde_json::Error>(())
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AuthErrorKind;
+
+/// A token type, the value of the `token_type` claim: `access`, `refresh`, `sliding`, or your own.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TokenType(Cow<'static, str>);
+
+impl TokenType {
+    /// `access`: what the layer accepts by default.
+    pub const ACCESS: Self = Self(Cow::Borrowed("access"));
+    /// `refresh`: what the refresh and blacklist endpoints accept.
+    pub const REFRESH: Self = Self(Cow::Borrowed("refresh"));
+    /// `sliding`: simplejwt's single sliding token.
+    pub const SLIDING: Self = Self(Cow::Borrowed("sliding"));
+
+    /// A custom token type.
+    pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
+        Self(name.into())
+    }
+
+    /// The claim value.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The simplejwt class name used in the `messages` envelope: `AccessToken`, `RefreshToken`,
+    /// `SlidingToken`, or the capitalised name followed by `Token` for custom types.
+    pub fn class_name(&self) -> Cow<'static, str> {
+        match self.as_str() {
+            "access" => Cow::Borrowed("AccessToken"),
+            "refresh" => Cow::Borrowed("RefreshToken"),
+            "sliding" => Cow::Borrowed("SlidingToken"),
+            "untyped" => Cow::Borrowed("UntypedToken"),
+            other => {
+                let mut s = String::with_capacity(other.len() + 5);
+                let mut chars = other.chars();
+                if let Some(first) = chars.next() {
+                    s.extend(first.to_uppercase());
+                }
+                s.push_str(chars.as_str());
+                s.push_str("Token");
+                Cow::Owned(s)
+            }
+        }
+    }
+}
+
+impl fmt::Display for TokenType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// A user id as carried by the `user_id` claim.
+///
+/// simplejwt ≥ 5.5.1 issues it as a JSON string (`"1"`); older tokens carry an integer (`1`).
+/// Both deserialize to the same `UserId("1")`; it always serializes as a string.
+/// `null`, booleans, floats, arrays, objects and the empty string are rejected.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct UserId(String);
+
+impl UserId {
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The id as an owned string.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl From<&str> for UserId {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+impl From<String> for UserId {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for UserId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = UserId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a non-empty string or an integer")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<UserId, E> {
+                if v.is_empty() {
+                    return Err(E::invalid_length(0, &self));
+                }
+                Ok(UserId(v.to_owned()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<UserId, E> {
+                Ok(UserId(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<UserId, E> {
+                Ok(UserId(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The claims simplejwt puts in its tokens, ready to use as the layer's `C`.
+///
+/// `token_type`, `exp`, `iat`, `jti` and `user_id` are typed; every other claim lands in
+/// [`extra`](Self::extra) (so custom claims survive). The verifier has already checked the
+/// registered claims by the time you see this value.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+pub struct SimpleJwtClaims {
+    /// `access`, `refresh` or `sliding`.
+    pub token_type: String,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+    /// Issued-at, seconds since the epoch.
+    #[serde(default)]
+    pub iat: Option<i64>,
+    /// Token id (simplejwt: 32 lowercase hex digits).
+    pub jti: String,
+    /// The user the token was issued to.
+    pub user_id: UserId,
+    /// Every other claim, in the order the token carries them.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Names of the claims the verifier reads; simplejwt's `USER_ID_CLAIM`, `TOKEN_TYPE_CLAIM` and
+/// `JTI_CLAIM` settings.
+#[derive(Clone, Debug)]
+pub(crate) struct ClaimNames {
+    pub(crate) user_id: Cow<'static, str>,
+    pub(crate) token_type: Cow<'static, str>,
+    pub(crate) jti: Cow<'static, str>,
+}
+
+impl Default for ClaimNames {
+    fn default() -> Self {
+        Self {
+            user_id: Cow::Borrowed("user_id"),
+            token_type: Cow::Borrowed("token_type"),
+            jti: Cow::Borrowed("jti"),
+        }
+    }
+}
+
+/// One value of `aud`.
+#[derive(Debug, Default)]
+pub(crate) enum Audience<'a> {
+    #[default]
+    Absent,
+    One(Cow<'a, str>),
+    Many(Vec<Cow<'a, str>>),
+}
+
+/// The registered claims of a payload, read in one pass with borrowed strings where possible.
+#[derive(Debug, Default)]
+pub(crate) struct Registered<'a> {
+    pub(crate) exp: Option<i64>,
+    pub(crate) nbf: Option<i64>,
+    pub(crate) iat: Option<i64>,
+    pub(crate) refresh_exp: Option<i64>,
+    pub(crate) jti: Option<Cow<'a, str>>,
+    pub(crate) token_type: Option<Cow<'a, str>>,
+    /// `Some(true)`: a usable user id; `Some(false)`: present but unusable; `None`: absent.
+    pub(crate) user_id_ok: Option<bool>,
+    pub(crate) user_id: Option<Cow<'a, str>>,
+    pub(crate) user_id_int: Option<i128>,
+    pub(crate) aud: Audience<'a>,
+    pub(crate) iss: Option<Cow<'a, str>>,
+}
+
+impl Registered<'_> {
+    /// The user id as a string, if it is usable.
+    pub(crate) fn user_id_string(&self) -> Option<String> {
+        match (&self.user_id, self.user_id_int) {
+            (Some(s), _) => Some(s.to_string()),
+            (None, Some(i)) => Some(i.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// Reads a [`Registered`] from a JSON object, with configurable claim names. Duplicate registered
+/// claims are rejected (RFC 7519 §4); wrong JSON types are errors, never "absent".
+pub(crate) struct RegisteredSeed<'n> {
+    pub(crate) names: &'n ClaimNames,
+}
+
+/// Parse error kinds surfaced from the registered-claims pass.
+pub(crate) fn parse_registered<'a>(
+    payload: &'a [u8],
+    names: &ClaimNames,
+) -> Result<Registered<'a>, AuthErrorKind> {
+    let mut de = serde_json::Deserializer::from_slice(payload);
+    let reg = RegisteredSeed { names }.deserialize(&mut de).map_err(|e| {
+        if e.is_data() {
+            AuthErrorKind::InvalidClaim
+        } else {
+            AuthErrorKind::Malformed
+        }
+    })?;
+    de.end().map_err(|_| AuthErrorKind::Malformed)?;
+    Ok(reg)
+}
+
+impl<'de> DeserializeSeed<'de> for RegisteredSeed<'_> {
+    type Value = Registered<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+fn dup<E: de::Error>(name: &str) -> E {
+    E::custom(format_args!("duplicate claim `{name}`"))
+}
+
+impl<'de> Visitor<'de> for RegisteredSeed<'_> {
+    type Value = Registered<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut r = Registered::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let key: &str = &key;
+            match key {
+                "exp" => set_once(&mut r.exp, map.next_value::<NumericDate>()?.0, key)?,
+                "nbf" => set_once(&mut r.nbf, map.next_value::<NumericDate>()?.0, key)?,
+                "iat" => set_once(&mut r.iat, map.next_value::<NumericDate>()?.0, key)?,
+                "refresh_exp" => {
+                    set_once(&mut r.refresh_exp, map.next_value::<NumericDate>()?.0, key)?
+                }
+                "iss" => set_once(&mut r.iss, map.next_value::<BorrowedStr<'de>>()?.0, key)?,
+                "sub" => {
+                    // PyJWT >= 2.10 rejects a non-string `sub`.
+                    map.next_value::<BorrowedStr<'de>>()?;
+                }
+                "aud" => {
+                    if !matches!(r.aud, Audience::Absent) {
+                        return Err(dup(key));
+                    }
+                    r.aud = map.next_value::<AudValue<'de>>()?.0;
+                }
+                k if k == self.names.jti => {
+                    set_once(&mut r.jti, map.next_value::<BorrowedStr<'de>>()?.0, key)?
+                }
+                k if k == self.names.token_type => set_once(
+                    &mut r.token_type,
+                    map.next_value::<BorrowedStr<'de>>()?.0,
+                    key,
+                )?,
+                k if k == self.names.user_id => {
+                    if r.user_id_ok.is_some() {
+                        return Err(dup(key));
+                    }
+                    match map.next_value::<UserIdValue<'de>>()? {
+                        UserIdValue::Str(s) if !s.is_empty() => {
+                            r.user_id = Some(s);
+                            r.user_id_ok = Some(true);
+                        }
+                        UserIdValue::Int(i) => {
+                            r.user_id_int = Some(i);
+                            r.user_id_ok = Some(true);
+                        }
+                        _ => r.user_id_ok = Some(false),
+                    }
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(r)
+    }
+}
+
+fn set_once<T, E: de::Error>(slot: &mut Option<T>, v: T, name: &str) -> Result<(), E> {
+    if slot.is_some() {
+        return Err(dup(name));
+    }
+    *slot = Some(v);
+    Ok(())
+}
+
+/// A NumericDate (RFC 7519 §2): a JSON number of seconds, integer or not, in `i64` range.
+/// Non-integers are truncated toward negative infinity.
+struct NumericDate(i64);
+
+impl<'de> Deserialize<'de> for NumericDate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = NumericDate;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a NumericDate (a JSON number)")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NumericDate, E> {
+                Ok(NumericDate(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumericDate, E> {
+                i64::try_from(v)
+                    .map(NumericDate)
+                    .map_err(|_| E::custom("NumericDate out of range"))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<NumericDate, E> {
+                // 2^63 is the first value that does not fit.
+                const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+                if v.is_finite() && (-LIMIT..LIMIT).contains(&v) {
+                    #[allow(clippy::cast_possible_truncation)]
+                    Ok(NumericDate(v.floor() as i64))
+                } else {
+                    Err(E::custom("NumericDate out of range"))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A string that borrows from the input when it has no escapes.
+struct BorrowedStr<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for BorrowedStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = BorrowedStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+struct AudValue<'a>(Audience<'a>);
+
+impl<'de> Deserialize<'de> for AudValue<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AudValue<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(AudValue(Audience::One(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(AudValue(Audience::One(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<BorrowedStr<'de>>()? {
+                    if out.len() >= 64 {
+                        return Err(de::Error::custom("too many audiences"));
+                    }
+                    out.push(s.0);
+                }
+                Ok(AudValue(Audience::Many(out)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+enum UserIdValue<'a> {
+    Str(Cow<'a, str>),
+    Int(i128),
+    Unusable,
+}
+
+impl<'de> Deserialize<'de> for UserIdValue<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = UserIdValue<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a user id")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(UserIdValue::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(UserIdValue::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(UserIdValue::Int(v.into()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(UserIdValue::Int(v.into()))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(UserIdValue::Unusable)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(UserIdValue::Unusable)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(UserIdValue::Unusable)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(UserIdValue::Unusable)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(UserIdValue::Unusable)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<Registered<'_>, AuthErrorKind> {
+        parse_registered(json.as_bytes(), &ClaimNames::default())
+    }
+
+    #[test]
+    fn reads_simplejwt_payload() {
+        let r = parse(r#"{"token_type":"access","exp":10,"iat":5,"jti":"ab","user_id":"1"}"#)
+            .expect("valid");
+        assert_eq!(r.exp, Some(10));
+        assert_eq!(r.iat, Some(5));
+        assert_eq!(r.jti.as_deref(), Some("ab"));
+        assert_eq!(r.token_type.as_deref(), Some("access"));
+        assert_eq!(r.user_id_string().as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn wrong_types_are_invalid_not_absent() {
+        for p in [
+            r#"{"exp":"10"}"#,
+            r#"{"exp":null}"#,
+            r#"{"nbf":true}"#,
+            r#"{"iat":[1]}"#,
+            r#"{"exp":{}}"#,
+            r#"{"jti":5}"#,
+            r#"{"token_type":null}"#,
+            r#"{"sub":1}"#,
+            r#"{"aud":5}"#,
+            r#"{"exp":18446744073709551616}"#,
+            r#"{"exp":9223372036854775808}"#,
+            r#"{"exp":-1e300}"#,
+        ] {
+            assert_eq!(parse(p).err(), Some(AuthErrorKind::InvalidClaim), "{p}");
+        }
+        // serde_json reports 1e400 as a syntax error: still a rejection.
+        assert!(parse(r#"{"exp":1e400}"#).is_err());
+    }
+
+    #[test]
+    fn duplicates_are_rejected() {
+        assert!(parse(r#"{"exp":1,"exp":2}"#).is_err());
+        assert!(parse(r#"{"user_id":"1","user_id":"2"}"#).is_err());
+        assert!(parse(r#"{"aud":"a","aud":"b"}"#).is_err());
+    }
+
+    #[test]
+    fn non_objects_and_trailing_garbage_are_malformed() {
+        for p in [
+            "[]",
+            "1",
+            "null",
+            "\"x\"",
+            "{\"exp\":1} x",
+            "{\"exp\":1",
+            "{/*c*/}",
+        ] {
+            assert!(parse(p).is_err(), "{p}");
+        }
+    }
+
+    #[test]
+    fn float_dates_floor() {
+        assert_eq!(parse(r#"{"exp":10.9}"#).expect("ok").exp, Some(10));
+    }
+
+    #[test]
+    fn user_id_forms() {
+        assert_eq!(
+            parse(r#"{"user_id":1}"#).expect("ok").user_id_ok,
+            Some(true)
+        );
+        for p in [
+            r#"{"user_id":null}"#,
+            r#"{"user_id":""}"#,
+            r#"{"user_id":true}"#,
+            r#"{"user_id":{}}"#,
+            r#"{"user_id":1.5}"#,
+        ] {
+            assert_eq!(parse(p).expect("parses").user_id_ok, Some(false), "{p}");
+        }
+    }
+
+    #[test]
+    fn class_names() {
+        assert_eq!(TokenType::ACCESS.class_name(), "AccessToken");
+        assert_eq!(TokenType::new("id").class_name(), "IdToken");
+    }
+}

@@ -1,0 +1,670 @@
+//! Keys: each [`Key`] is pinned to exactly one algorithm by the server; a [`Keys`] ring selects a
+//! key by the token's `kid` (for rotation), never by anything else the token says.
+//!
+//! ```
+//! use tower_jwt_auth::{Algorithm, Key, Keys};
+//!
+//! // simplejwt's default: one HS256 secret (Django's SECRET_KEY), no kid.
+//! let keys = Keys::hs256(b"a-long-random-secret-of-at-least-32-bytes!")?;
+//!
+//! // Rotation: tokens name their key with `kid`; new tokens are signed with "2025-b".
+//! let ring = Keys::from_keys([
+//!     Key::hmac(Algorithm::HS256, b"the-old-secret-still-32-bytes-long!!")?.with_kid("2025-a"),
+//!     Key::hmac(Algorithm::HS256, b"the-new-secret-also-32-bytes-long!!!")?.with_kid("2025-b"),
+//! ])?
+//! .signing_kid("2025-b")?;
+//! # let _ = (keys, ring);
+//! # Ok::<(), tower_jwt_auth::ConfigError>(())
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use jsonwebtoken::crypto::CryptoProvider;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{DecodingKey, EncodingKey};
+
+pub use jsonwebtoken::Algorithm;
+
+use crate::error::ConfigError;
+
+#[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
+compile_error!(
+    "tower-jwt-auth needs a crypto backend: enable the `aws-lc-rs` (default) or `rust-crypto` feature"
+);
+
+/// The crypto provider for asymmetric algorithms and signing, chosen by our features. We never
+/// rely on jsonwebtoken's process default, which panics when both of its backends are enabled.
+pub(crate) fn provider() -> &'static CryptoProvider {
+    #[cfg(feature = "aws-lc-rs")]
+    {
+        &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER
+    }
+    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
+    {
+        &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER
+    }
+}
+
+/// A pre-keyed HMAC: the key schedule is computed once, each verification clones the state.
+#[derive(Clone)]
+pub(crate) enum HmacKey {
+    S256(Hmac<sha2::Sha256>),
+    S384(Hmac<sha2::Sha384>),
+    S512(Hmac<sha2::Sha512>),
+}
+
+impl HmacKey {
+    /// Constant-time verification of `sig` over `msg` (the received bytes, never re-serialised).
+    #[inline]
+    pub(crate) fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        match self {
+            Self::S256(m) => {
+                let mut m = m.clone();
+                m.update(msg);
+                m.verify_slice(sig).is_ok()
+            }
+            Self::S384(m) => {
+                let mut m = m.clone();
+                m.update(msg);
+                m.verify_slice(sig).is_ok()
+            }
+            Self::S512(m) => {
+                let mut m = m.clone();
+                m.update(msg);
+                m.verify_slice(sig).is_ok()
+            }
+        }
+    }
+
+    pub(crate) fn sign(&self, msg: &[u8]) -> Vec<u8> {
+        match self {
+            Self::S256(m) => {
+                let mut m = m.clone();
+                m.update(msg);
+                m.finalize().into_bytes().to_vec()
+            }
+            Self::S384(m) => {
+                let mut m = m.clone();
+                m.update(msg);
+                m.finalize().into_bytes().to_vec()
+            }
+            Self::S512(m) => {
+                let mut m = m.clone();
+                m.update(msg);
+                m.finalize().into_bytes().to_vec()
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum Material {
+    Hmac(HmacKey),
+    Asymmetric {
+        decoding: DecodingKey,
+        encoding: Option<EncodingKey>,
+    },
+}
+
+/// One key, pinned to one algorithm, with an optional `kid`.
+///
+/// Built from a secret, PEM, DER or a JWK. `Debug` never shows key material.
+#[derive(Clone)]
+pub struct Key {
+    pub(crate) kid: Option<Arc<str>>,
+    pub(crate) alg: Algorithm,
+    pub(crate) material: Material,
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("material", &"[redacted]")
+            .field("can_sign", &self.can_sign())
+            .finish()
+    }
+}
+
+const fn family(alg: Algorithm) -> Family {
+    match alg {
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => Family::Hmac,
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512 => Family::Rsa,
+        Algorithm::ES256 | Algorithm::ES384 => Family::Ec,
+        Algorithm::EdDSA => Family::Ed,
+        _ => Family::Other,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Family {
+    Hmac,
+    Rsa,
+    Ec,
+    Ed,
+    Other,
+}
+
+fn invalid(e: impl fmt::Display) -> ConfigError {
+    ConfigError::InvalidKey(e.to_string())
+}
+
+fn want(alg: Algorithm, fam: Family) -> Result<(), ConfigError> {
+    if family(alg) == fam {
+        Ok(())
+    } else {
+        Err(ConfigError::UnsupportedAlgorithm(format!(
+            "{alg:?} cannot be used with a {fam:?} key"
+        )))
+    }
+}
+
+impl Key {
+    /// An HMAC key (`HS256`, `HS384` or `HS512`) from a secret.
+    ///
+    /// # Errors
+    /// [`ConfigError::WeakSecret`] if the secret is shorter than the hash output (32, 48 or 64
+    /// bytes; RFC 7518 §3.2), and [`ConfigError::UnsupportedAlgorithm`] for a non-HMAC algorithm.
+    pub fn hmac(alg: Algorithm, secret: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        want(alg, Family::Hmac)?;
+        let secret = secret.as_ref();
+        let min = match alg {
+            Algorithm::HS384 => 48,
+            Algorithm::HS512 => 64,
+            _ => 32,
+        };
+        if secret.len() < min {
+            return Err(ConfigError::WeakSecret {
+                min_bytes: min,
+                got_bytes: secret.len(),
+            });
+        }
+        Ok(Self::hmac_unchecked(alg, secret))
+    }
+
+    fn hmac_unchecked(alg: Algorithm, secret: &[u8]) -> Self {
+        // `new_from_slice` accepts keys of any length for HMAC.
+        let mac = match alg {
+            Algorithm::HS384 => Hmac::new_from_slice(secret).map(HmacKey::S384),
+            Algorithm::HS512 => Hmac::new_from_slice(secret).map(HmacKey::S512),
+            _ => Hmac::new_from_slice(secret).map(HmacKey::S256),
+        };
+        let mac = match mac {
+            Ok(m) => m,
+            Err(_) => unreachable!("HMAC accepts keys of any length"),
+        };
+        Self {
+            kid: None,
+            alg,
+            material: Material::Hmac(mac),
+        }
+    }
+
+    /// An RSA public key (PEM, `RS*` or `PS*`), for verification only.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKey`] if the PEM does not hold an RSA public key.
+    pub fn rsa_pem(alg: Algorithm, public_pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        want(alg, Family::Rsa)?;
+        let decoding = DecodingKey::from_rsa_pem(public_pem.as_ref()).map_err(invalid)?;
+        Ok(Self::asym(alg, decoding))
+    }
+
+    /// An RSA public key (PKCS#1 DER), for verification only.
+    ///
+    /// # Errors
+    /// [`ConfigError::UnsupportedAlgorithm`] for a non-RSA algorithm.
+    pub fn rsa_der(alg: Algorithm, public_der: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        want(alg, Family::Rsa)?;
+        Ok(Self::asym(
+            alg,
+            DecodingKey::from_rsa_der(public_der.as_ref()),
+        ))
+    }
+
+    /// An EC public key (PEM, `ES256` on P-256 or `ES384` on P-384), for verification only.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKey`] if the PEM does not hold an EC public key.
+    pub fn ec_pem(alg: Algorithm, public_pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        want(alg, Family::Ec)?;
+        let decoding = DecodingKey::from_ec_pem(public_pem.as_ref()).map_err(invalid)?;
+        Ok(Self::asym(alg, decoding))
+    }
+
+    /// An EC public key (the SEC1 uncompressed point as DER bytes), for verification only.
+    ///
+    /// # Errors
+    /// [`ConfigError::UnsupportedAlgorithm`] for a non-EC algorithm.
+    pub fn ec_der(alg: Algorithm, public_der: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        want(alg, Family::Ec)?;
+        Ok(Self::asym(
+            alg,
+            DecodingKey::from_ec_der(public_der.as_ref()),
+        ))
+    }
+
+    /// An Ed25519 public key (PEM), for `EdDSA`, for verification only.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKey`] if the PEM does not hold an Ed25519 public key.
+    pub fn ed_pem(public_pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        let decoding = DecodingKey::from_ed_pem(public_pem.as_ref()).map_err(invalid)?;
+        Ok(Self::asym(Algorithm::EdDSA, decoding))
+    }
+
+    /// An Ed25519 public key (the raw 32 bytes), for `EdDSA`, for verification only.
+    pub fn ed_der(public_der: impl AsRef<[u8]>) -> Self {
+        Self::asym(
+            Algorithm::EdDSA,
+            DecodingKey::from_ed_der(public_der.as_ref()),
+        )
+    }
+
+    fn asym(alg: Algorithm, decoding: DecodingKey) -> Self {
+        Self {
+            kid: None,
+            alg,
+            material: Material::Asymmetric {
+                decoding,
+                encoding: None,
+            },
+        }
+    }
+
+    /// A key from a JWK (RFC 7517). The JWK must name its algorithm (`alg`); its `kid`, if any,
+    /// becomes the key's `kid`. Private members of the JWK are ignored: JWKs give verification keys.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKey`] if the JWK cannot be parsed, has no `alg`, is for encryption
+    /// (`use: enc`), or its `alg` does not fit its key type.
+    pub fn from_jwk(jwk: &Jwk) -> Result<Self, ConfigError> {
+        if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
+            return Err(invalid("JWK is for encryption (use: enc)"));
+        }
+        let alg = match jwk.common.key_algorithm {
+            Some(ka) => key_algorithm(ka)?,
+            None => return Err(invalid("JWK has no `alg`; the server must pin one")),
+        };
+        let mut key = match &jwk.algorithm {
+            AlgorithmParameters::OctetKey(p) => {
+                let secret = URL_SAFE_NO_PAD
+                    .decode(p.value.trim_end_matches('='))
+                    .map_err(|_| invalid("JWK `k` is not base64url"))?;
+                Self::hmac(alg, secret)?
+            }
+            AlgorithmParameters::RSA(_) => {
+                want(alg, Family::Rsa)?;
+                Self::asym(alg, DecodingKey::from_jwk(jwk).map_err(invalid)?)
+            }
+            AlgorithmParameters::EllipticCurve(_) => {
+                want(alg, Family::Ec)?;
+                Self::asym(alg, DecodingKey::from_jwk(jwk).map_err(invalid)?)
+            }
+            AlgorithmParameters::OctetKeyPair(_) => {
+                want(alg, Family::Ed)?;
+                Self::asym(alg, DecodingKey::from_jwk(jwk).map_err(invalid)?)
+            }
+            _ => return Err(invalid("unsupported JWK key type")),
+        };
+        if let Some(kid) = &jwk.common.key_id {
+            key = key.with_kid(kid.as_str());
+        }
+        Ok(key)
+    }
+
+    /// A key from the JSON text of one JWK. See [`Key::from_jwk`].
+    ///
+    /// # Errors
+    /// As [`Key::from_jwk`], and [`ConfigError::InvalidKey`] for JSON that is not a JWK.
+    pub fn from_jwk_json(json: &str) -> Result<Self, ConfigError> {
+        let jwk: Jwk = serde_json::from_str(json).map_err(|_| invalid("not a JWK"))?;
+        Self::from_jwk(&jwk)
+    }
+
+    /// Sets the key id that tokens name in their `kid` header.
+    #[must_use]
+    pub fn with_kid(mut self, kid: impl Into<Arc<str>>) -> Self {
+        self.kid = Some(kid.into());
+        self
+    }
+
+    /// Adds a private key in PEM form so this key can also sign (RSA, EC or Ed25519, matching the
+    /// algorithm). HMAC keys always sign.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKey`] if the PEM does not parse as a private key of the right type.
+    pub fn with_private_pem(mut self, private_pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        let pem = private_pem.as_ref();
+        let enc = match family(self.alg) {
+            Family::Hmac => return Ok(self),
+            Family::Rsa => EncodingKey::from_rsa_pem(pem),
+            Family::Ec => EncodingKey::from_ec_pem(pem),
+            Family::Ed => EncodingKey::from_ed_pem(pem),
+            Family::Other => {
+                return Err(ConfigError::UnsupportedAlgorithm(format!("{:?}", self.alg)));
+            }
+        }
+        .map_err(invalid)?;
+        // Prove the pair works before accepting it.
+        let probe = (provider().signer_factory)(&self.alg, &enc)
+            .and_then(|s| s.try_sign(b"probe").map_err(Into::into))
+            .map_err(|_| invalid("private key does not fit the algorithm"))?;
+        if let Material::Asymmetric { decoding, encoding } = &mut self.material {
+            let ok = (provider().verifier_factory)(&self.alg, decoding)
+                .map(|v| v.verify(b"probe", &probe).is_ok())
+                .unwrap_or(false);
+            if !ok {
+                return Err(invalid("private key does not match the public key"));
+            }
+            *encoding = Some(enc);
+        }
+        Ok(self)
+    }
+
+    /// The key id, if any.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The one algorithm this key is used with.
+    pub const fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// Whether this key can sign tokens.
+    pub const fn can_sign(&self) -> bool {
+        match &self.material {
+            Material::Hmac(_) => true,
+            Material::Asymmetric { encoding, .. } => encoding.is_some(),
+        }
+    }
+
+    /// Verifies `sig` (raw bytes) over `msg` with this key and its pinned algorithm.
+    pub(crate) fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        match &self.material {
+            Material::Hmac(m) => m.verify(msg, sig),
+            Material::Asymmetric { decoding, .. } => {
+                match (provider().verifier_factory)(&self.alg, decoding) {
+                    Ok(v) => v.verify(msg, &sig.to_vec()).is_ok(),
+                    Err(_) => false,
+                }
+            }
+        }
+    }
+
+    /// Signs `msg`, returning the raw signature, or `None` if this key cannot sign.
+    pub(crate) fn sign(&self, msg: &[u8]) -> Option<Vec<u8>> {
+        match &self.material {
+            Material::Hmac(m) => Some(m.sign(msg)),
+            Material::Asymmetric {
+                encoding: Some(enc),
+                ..
+            } => (provider().signer_factory)(&self.alg, enc)
+                .ok()?
+                .try_sign(msg)
+                .ok(),
+            Material::Asymmetric { encoding: None, .. } => None,
+        }
+    }
+}
+
+fn key_algorithm(ka: KeyAlgorithm) -> Result<Algorithm, ConfigError> {
+    Ok(match ka {
+        KeyAlgorithm::HS256 => Algorithm::HS256,
+        KeyAlgorithm::HS384 => Algorithm::HS384,
+        KeyAlgorithm::HS512 => Algorithm::HS512,
+        KeyAlgorithm::ES256 => Algorithm::ES256,
+        KeyAlgorithm::ES384 => Algorithm::ES384,
+        KeyAlgorithm::RS256 => Algorithm::RS256,
+        KeyAlgorithm::RS384 => Algorithm::RS384,
+        KeyAlgorithm::RS512 => Algorithm::RS512,
+        KeyAlgorithm::PS256 => Algorithm::PS256,
+        KeyAlgorithm::PS384 => Algorithm::PS384,
+        KeyAlgorithm::PS512 => Algorithm::PS512,
+        KeyAlgorithm::EdDSA => Algorithm::EdDSA,
+        other => {
+            return Err(ConfigError::UnsupportedAlgorithm(format!("{other:?}")));
+        }
+    })
+}
+
+/// A key ring: the keys a verifier accepts, selected by `kid`, and the key that signs.
+///
+/// * A token with a `kid` is verified only with the key of that id; an unknown `kid` is rejected.
+/// * A token without a `kid` is verified with the ring's default key: the first key added.
+/// * The token's `alg` must equal the selected key's algorithm exactly; it never picks the key.
+///
+/// Cloning is cheap (the ring is shared). `Debug` never shows key material.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    inner: Arc<Ring>,
+}
+
+#[derive(Debug)]
+struct Ring {
+    keys: Vec<Key>,
+    by_kid: HashMap<Arc<str>, usize>,
+    /// Index of the key for kid-less tokens.
+    default: usize,
+    /// Index of the key that signs new tokens.
+    signing: usize,
+}
+
+impl Keys {
+    /// A ring of one HS256 key (simplejwt's default algorithm).
+    ///
+    /// # Errors
+    /// [`ConfigError::WeakSecret`] if the secret is shorter than 32 bytes.
+    pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        Self::from_keys([Key::hmac(Algorithm::HS256, secret)?])
+    }
+
+    /// A ring of one key.
+    pub fn new(key: Key) -> Self {
+        let mut by_kid = HashMap::new();
+        if let Some(kid) = &key.kid {
+            by_kid.insert(Arc::clone(kid), 0);
+        }
+        Self {
+            inner: Arc::new(Ring {
+                keys: vec![key],
+                by_kid,
+                default: 0,
+                signing: 0,
+            }),
+        }
+    }
+
+    /// A ring of several keys. The first is the default (for kid-less tokens) and signs.
+    ///
+    /// # Errors
+    /// [`ConfigError::NoKeys`] for an empty list, [`ConfigError::DuplicateKid`] if two keys share
+    /// a `kid`.
+    pub fn from_keys(keys: impl IntoIterator<Item = Key>) -> Result<Self, ConfigError> {
+        let keys: Vec<Key> = keys.into_iter().collect();
+        if keys.is_empty() {
+            return Err(ConfigError::NoKeys);
+        }
+        let mut by_kid = HashMap::with_capacity(keys.len());
+        for (i, k) in keys.iter().enumerate() {
+            if let Some(kid) = &k.kid {
+                if by_kid.insert(Arc::clone(kid), i).is_some() {
+                    return Err(ConfigError::DuplicateKid(kid.to_string()));
+                }
+            }
+        }
+        Ok(Self {
+            inner: Arc::new(Ring {
+                keys,
+                by_kid,
+                default: 0,
+                signing: 0,
+            }),
+        })
+    }
+
+    /// A ring from a JWKS document (`{"keys":[…]}`). Every key must carry `alg`; keys for
+    /// encryption or of unsupported types are skipped. Nothing is ever fetched.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKey`] for JSON that is not a JWKS, [`ConfigError::NoKeys`] if no
+    /// usable key remains, [`ConfigError::DuplicateKid`] for a repeated `kid`.
+    pub fn from_jwks_json(json: &str) -> Result<Self, ConfigError> {
+        let set: JwkSet = serde_json::from_str(json).map_err(|_| invalid("not a JWKS document"))?;
+        Self::from_jwks(&set)
+    }
+
+    /// A ring from a parsed JWKS. See [`Keys::from_jwks_json`].
+    ///
+    /// # Errors
+    /// As [`Keys::from_jwks_json`].
+    pub fn from_jwks(set: &JwkSet) -> Result<Self, ConfigError> {
+        let mut keys = Vec::new();
+        for jwk in &set.keys {
+            match Key::from_jwk(jwk) {
+                Ok(k) => keys.push(k),
+                Err(ConfigError::DuplicateKid(k)) => return Err(ConfigError::DuplicateKid(k)),
+                Err(_) => {}
+            }
+        }
+        Self::from_keys(keys)
+    }
+
+    /// Makes the key with this `kid` the one that signs new tokens and verifies kid-less ones.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKey`] if no key has this id.
+    pub fn signing_kid(self, kid: &str) -> Result<Self, ConfigError> {
+        let idx = *self
+            .inner
+            .by_kid
+            .get(kid)
+            .ok_or_else(|| invalid(format!("no key with kid {kid:?}")))?;
+        let ring = Ring {
+            keys: self.inner.keys.clone(),
+            by_kid: self.inner.by_kid.clone(),
+            default: idx,
+            signing: idx,
+        };
+        Ok(Self {
+            inner: Arc::new(ring),
+        })
+    }
+
+    /// The keys, in the order they were added.
+    pub fn keys(&self) -> &[Key] {
+        &self.inner.keys
+    }
+
+    /// The key that signs new tokens.
+    pub fn signing_key(&self) -> &Key {
+        &self.inner.keys[self.inner.signing]
+    }
+
+    /// Selects the key for a token: by `kid` if it has one, else the default key.
+    #[inline]
+    pub(crate) fn select(&self, kid: Option<&str>) -> Option<&Key> {
+        match kid {
+            Some(kid) => self.inner.by_kid.get(kid).map(|&i| &self.inner.keys[i]),
+            None => self.inner.keys.get(self.inner.default),
+        }
+    }
+}
+
+impl From<Key> for Keys {
+    fn from(key: Key) -> Self {
+        Self::new(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert_eq!(
+            Key::hmac(Algorithm::HS256, b"short").err(),
+            Some(ConfigError::WeakSecret {
+                min_bytes: 32,
+                got_bytes: 5
+            })
+        );
+        assert!(Key::hmac(Algorithm::HS512, [7u8; 63]).is_err());
+        assert!(Key::hmac(Algorithm::HS512, [7u8; 64]).is_ok());
+    }
+
+    #[test]
+    fn algorithm_is_pinned_to_the_key_family() {
+        assert!(Key::hmac(Algorithm::RS256, [1u8; 32]).is_err());
+        assert!(matches!(
+            Key::rsa_der(Algorithm::HS256, [0u8; 4]),
+            Err(ConfigError::UnsupportedAlgorithm(_))
+        ));
+    }
+
+    #[test]
+    fn debug_redacts_material() {
+        let k = Key::hmac(Algorithm::HS256, b"super-secret-value-that-is-32-bytes").expect("key");
+        let s = format!("{:?}", Keys::new(k));
+        assert!(!s.contains("super-secret"), "{s}");
+        assert!(s.contains("redacted"));
+    }
+
+    #[test]
+    fn duplicate_kids_are_refused() {
+        let k = || {
+            Key::hmac(Algorithm::HS256, [3u8; 32])
+                .expect("key")
+                .with_kid("a")
+        };
+        assert_eq!(
+            Keys::from_keys([k(), k()]).err(),
+            Some(ConfigError::DuplicateKid("a".into()))
+        );
+    }
+}
+
+impl Keys {
+    /// Signs `claims` with the signing key, as PyJWT does: the header is compact JSON with sorted
+    /// keys, `{"alg":"HS256","typ":"JWT"}` (plus `"kid"` when the key has one), the payload is the
+    /// compact JSON of `claims` in its own field order.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKey`] if the signing key cannot sign (a public key without
+    /// [`Key::with_private_pem`]) or the claims do not serialize.
+    pub fn encode<T: serde::Serialize>(&self, claims: &T) -> Result<String, ConfigError> {
+        let key = self.signing_key();
+        let payload = serde_json::to_vec(claims).map_err(|e| invalid(format!("claims: {e}")))?;
+        let alg = format!("{:?}", key.alg);
+        let header = match &key.kid {
+            Some(kid) => serde_json::to_vec(&serde_json::json!({
+                "alg": alg, "kid": &**kid, "typ": "JWT"
+            })),
+            None => serde_json::to_vec(&serde_json::json!({ "alg": alg, "typ": "JWT" })),
+        }
+        .map_err(|e| invalid(format!("header: {e}")))?;
+        let mut out = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 100);
+        URL_SAFE_NO_PAD.encode_string(&header, &mut out);
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut out);
+        let sig = key
+            .sign(out.as_bytes())
+            .ok_or_else(|| invalid("the signing key has no private part"))?;
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(&sig, &mut out);
+        Ok(out)
+    }
+}

@@ -1,0 +1,395 @@
+//! [`JwtAuthLayer`] and the [`JwtAuth`] service it produces.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::HeaderName;
+use http::{Request, Response};
+use serde::de::DeserializeOwned;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::bearer::Extractor;
+use crate::body::ResponseBody;
+use crate::check::{AuthCheck, NoCheck, WithCheck};
+use crate::error::{AuthError, AuthErrorKind, ConfigError};
+use crate::future::{CheckedResponseFuture, ResponseFuture};
+use crate::response::{AuthErrorResponder, DefaultResponder, grpc_response, is_grpc};
+use crate::verify::Verifier;
+
+/// Marker put in the request extensions when the layer runs in [optional
+/// mode](JwtAuthLayer::optional) and the request carried no credentials. The axum
+/// `Option<Claims<C>>` extractor uses it to tell "anonymous" from "layer missing".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Anonymous;
+
+#[derive(Clone, Debug)]
+pub(crate) struct Shared {
+    pub(crate) verifier: Verifier,
+    pub(crate) extractor: Extractor,
+    pub(crate) optional: bool,
+    pub(crate) realm: Box<str>,
+}
+
+impl Shared {
+    /// Extract and verify: `Ok(Some(c))` authenticated, `Ok(None)` anonymous (optional mode).
+    #[inline]
+    pub(crate) fn authenticate<C: DeserializeOwned>(
+        &self,
+        headers: &http::HeaderMap,
+    ) -> Result<Option<C>, AuthError> {
+        match self.extractor.extract(headers) {
+            Ok(Some(token)) => self.verifier.verify_claims(token).map(Some),
+            Ok(None) if self.optional => Ok(None),
+            Ok(None) => Err(AuthError::new(AuthErrorKind::Missing)),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(crate) fn reject<R: AuthErrorResponder>(
+        &self,
+        responder: &R,
+        grpc: bool,
+        error: AuthError,
+    ) -> Response<Bytes> {
+        tracing::debug!(
+            target: "tower_jwt_auth",
+            reason = error.kind().reason(),
+            status = error.status().as_u16(),
+            "request rejected"
+        );
+        let mut res = if grpc {
+            grpc_response(&self.realm, &error)
+        } else {
+            responder.respond(&error)
+        };
+        res.extensions_mut().insert(error);
+        res
+    }
+}
+
+/// A [`Layer`] that authenticates every request with a JWT bearer token.
+///
+/// On success the decoded claims `C` are inserted into the request's extensions (read them with
+/// `Extension<C>` in axum, or the [`Claims`](crate::Claims) extractor of the `axum` feature) and
+/// the inner service is called. Otherwise the inner service is not called, and the response is
+/// built by the responder (simplejwt's JSON 401 by default, a gRPC status for gRPC requests),
+/// with the [`AuthError`] in its extensions.
+///
+/// Defaults: header `Authorization`, scheme `Bearer` matched case-insensitively (RFC 9110 §11.1;
+/// simplejwt matches case-sensitively, see [`scheme_case_sensitive`](Self::scheme_case_sensitive)),
+/// no cookie, credentials required, realm `api`, and the [`Verifier`] defaults.
+///
+/// ```
+/// use tower::{ServiceBuilder, ServiceExt, service_fn};
+/// use tower_jwt_auth::{JwtAuthLayer, Keys, SimpleJwtClaims};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let svc = ServiceBuilder::new()
+///     .layer(JwtAuthLayer::<SimpleJwtClaims>::new(Keys::hs256([7u8; 32])?))
+///     .service(service_fn(|req: http::Request<String>| async move {
+///         let user = &req.extensions().get::<SimpleJwtClaims>().expect("layer ran").user_id;
+///         Ok::<_, std::convert::Infallible>(http::Response::new(format!("hello {user}")))
+///     }));
+/// let res = svc.oneshot(http::Request::new(String::new())).await?;
+/// assert_eq!(res.status(), 401);
+/// # Ok(()) }
+/// ```
+#[must_use]
+pub struct JwtAuthLayer<C, R = DefaultResponder, K = NoCheck> {
+    shared: Arc<Shared>,
+    responder: R,
+    check: K,
+    _claims: PhantomData<fn() -> C>,
+}
+
+impl<C, R: Clone, K: Clone> Clone for JwtAuthLayer<C, R, K> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            responder: self.responder.clone(),
+            check: self.check.clone(),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<C, R: fmt::Debug, K: fmt::Debug> fmt::Debug for JwtAuthLayer<C, R, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuthLayer")
+            .field("claims", &std::any::type_name::<C>())
+            .field("verifier", &self.shared.verifier)
+            .field("extractor", &self.shared.extractor)
+            .field("optional", &self.shared.optional)
+            .field("responder", &self.responder)
+            .field("check", &self.check)
+            .finish()
+    }
+}
+
+impl<C> JwtAuthLayer<C> {
+    /// A layer verifying with `verifier` (or just [`Keys`](crate::Keys), with the default
+    /// policy).
+    pub fn new(verifier: impl Into<Verifier>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                verifier: verifier.into(),
+                extractor: Extractor::default(),
+                optional: false,
+                realm: "api".into(),
+            }),
+            responder: DefaultResponder::default(),
+            check: NoCheck,
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<C, K> JwtAuthLayer<C, DefaultResponder, K> {
+    /// The realm of the `WWW-Authenticate` challenge (default `api`).
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for quotes, backslashes or non-printable characters.
+    pub fn realm(mut self, realm: &str) -> Result<Self, ConfigError> {
+        self.responder = DefaultResponder::with_realm(realm)?;
+        self.edit(|s| s.realm = realm.into());
+        Ok(self)
+    }
+}
+
+impl<C, R, K> JwtAuthLayer<C, R, K> {
+    fn edit(&mut self, f: impl FnOnce(&mut Shared)) {
+        f(Arc::make_mut(&mut self.shared));
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &Verifier {
+        &self.shared.verifier
+    }
+
+    /// Read credentials from this header instead of `Authorization`.
+    pub fn header_name(mut self, name: HeaderName) -> Self {
+        self.edit(|s| s.extractor.header = name);
+        self
+    }
+
+    /// The accepted schemes (default `["Bearer"]`; simplejwt's `AUTH_HEADER_TYPES`).
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for an empty list or a scheme that is not an RFC 9110 token.
+    pub fn schemes<I, S>(mut self, schemes: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let v: Vec<Box<str>> = schemes.into_iter().map(|s| s.into().into()).collect();
+        let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+        if v.is_empty() || v.iter().any(|s| s.is_empty() || !s.bytes().all(tchar)) {
+            return Err(ConfigError::Invalid(
+                "schemes must be a non-empty list of RFC 9110 tokens".into(),
+            ));
+        }
+        self.edit(|s| s.extractor.schemes = v);
+        Ok(self)
+    }
+
+    /// Match the scheme case-sensitively, as simplejwt does (`bearer x` then counts as "no
+    /// credentials"). Default `false`: RFC 9110 §11.1 makes schemes case-insensitive.
+    pub fn scheme_case_sensitive(mut self, yes: bool) -> Self {
+        self.edit(|s| s.extractor.case_sensitive = yes);
+        self
+    }
+
+    /// Also accept the token from this cookie. A request carrying both the header and the cookie
+    /// is rejected with 400 (RFC 6750 §2: one method only).
+    ///
+    /// # ⚠️ Warning
+    /// Browsers send cookies on cross-site requests: protect cookie-authenticated, state-changing
+    /// routes against CSRF (SameSite=Strict cookies, or a CSRF layer).
+    pub fn cookie(mut self, name: impl Into<String>) -> Self {
+        let name: String = name.into();
+        self.edit(|s| s.extractor.cookie = Some(name.into()));
+        self
+    }
+
+    /// Optional mode: a request without credentials passes through with no claims (and an
+    /// [`Anonymous`] marker); bad credentials are still rejected.
+    pub fn optional(mut self) -> Self {
+        self.edit(|s| s.optional = true);
+        self
+    }
+
+    /// Use another responder for rejections (see [`AuthErrorResponder`]).
+    pub fn with_responder<R2: AuthErrorResponder>(self, responder: R2) -> JwtAuthLayer<C, R2, K> {
+        JwtAuthLayer {
+            shared: self.shared,
+            responder,
+            check: self.check,
+            _claims: PhantomData,
+        }
+    }
+
+    /// Run an async check after verification, for example "the user exists and is active". The
+    /// check gets the verified token; an `Err` rejects the request with that error. Without a
+    /// check the layer never awaits before calling the inner service.
+    pub fn check<K2>(self, check: K2) -> JwtAuthLayer<C, R, WithCheck<K2>>
+    where
+        K2: AuthCheck<C>,
+    {
+        JwtAuthLayer {
+            shared: self.shared,
+            responder: self.responder,
+            check: WithCheck(check),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<S, C, R: Clone, K: Clone> Layer<S> for JwtAuthLayer<C, R, K> {
+    type Service = JwtAuth<S, C, R, K>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        JwtAuth {
+            inner,
+            shared: Arc::clone(&self.shared),
+            responder: self.responder.clone(),
+            check: self.check.clone(),
+            _claims: PhantomData,
+        }
+    }
+}
+
+/// The service built by [`JwtAuthLayer`]. See its docs.
+pub struct JwtAuth<S, C, R = DefaultResponder, K = NoCheck> {
+    inner: S,
+    shared: Arc<Shared>,
+    responder: R,
+    check: K,
+    _claims: PhantomData<fn() -> C>,
+}
+
+impl<S: Clone, C, R: Clone, K: Clone> Clone for JwtAuth<S, C, R, K> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            shared: Arc::clone(&self.shared),
+            responder: self.responder.clone(),
+            check: self.check.clone(),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<S: fmt::Debug, C, R: fmt::Debug, K: fmt::Debug> fmt::Debug for JwtAuth<S, C, R, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuth")
+            .field("inner", &self.inner)
+            .field("claims", &std::any::type_name::<C>())
+            .field("optional", &self.shared.optional)
+            .field("responder", &self.responder)
+            .field("check", &self.check)
+            .finish()
+    }
+}
+
+impl<S, C, R, K> JwtAuth<S, C, R, K> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes `self`, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, C, R, ReqBody, ResBody> Service<Request<ReqBody>> for JwtAuth<S, C, R, NoCheck>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
+    R: AuthErrorResponder,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        match self.shared.authenticate::<C>(req.headers()) {
+            Ok(Some(claims)) => {
+                req.extensions_mut().insert(claims);
+                ResponseFuture::future(self.inner.call(req))
+            }
+            Ok(None) => {
+                req.extensions_mut().insert(Anonymous);
+                ResponseFuture::future(self.inner.call(req))
+            }
+            Err(e) => {
+                let grpc = is_grpc(req.headers());
+                ResponseFuture::rejected(self.shared.reject(&self.responder, grpc, e))
+            }
+        }
+    }
+}
+
+impl<S, C, R, K, ReqBody, ResBody> Service<Request<ReqBody>> for JwtAuth<S, C, R, WithCheck<K>>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
+    R: AuthErrorResponder,
+    K: AuthCheck<C>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = CheckedResponseFuture<S, Request<ReqBody>, K::Future, R>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let grpc = is_grpc(req.headers());
+        let verified = match self.shared.extractor.extract(req.headers()) {
+            Ok(Some(token)) => self.shared.verifier.verify_bytes::<C>(token),
+            Ok(None) if self.shared.optional => {
+                req.extensions_mut().insert(Anonymous);
+                return CheckedResponseFuture::call(self.inner.call(req));
+            }
+            Ok(None) => Err(AuthError::new(AuthErrorKind::Missing)),
+            Err(e) => Err(e),
+        };
+        match verified {
+            Ok(v) => {
+                let check = self.check.0.check(&v);
+                req.extensions_mut().insert(v.claims);
+                // The inner service was driven to readiness; take it and leave a clone behind
+                // (https://docs.rs/tower/latest/tower/trait.Service.html#be-careful-when-cloning-inner-services).
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                CheckedResponseFuture::checking(
+                    check,
+                    req,
+                    inner,
+                    Arc::clone(&self.shared),
+                    self.responder.clone(),
+                    grpc,
+                )
+            }
+            Err(e) => CheckedResponseFuture::rejected(self.shared.reject(&self.responder, grpc, e)),
+        }
+    }
+}

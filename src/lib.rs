@@ -1,0 +1,108 @@
+//! Drop-in JWT authentication for any [tower] stack (axum, tonic, hyper), wire-compatible with
+//! Django's `djangorestframework-simplejwt`.
+//!
+//! # Overview
+//!
+//! [`JwtAuthLayer<C>`] verifies `Authorization: Bearer <jwt>` on every request, puts the decoded
+//! claims `C` into the request's extensions and calls your service; anything else gets
+//! simplejwt's JSON 401 with an RFC 6750 `WWW-Authenticate` challenge (or a gRPC
+//! `UNAUTHENTICATED` status for gRPC requests). Verification is a pure synchronous function
+//! ([`Verifier::verify`]) shared by the layer and the token services; the layer never awaits and
+//! never boxes.
+//!
+//! # Example
+//!
+//! ```
+//! use http::{Request, Response, StatusCode};
+//! use tower::{ServiceBuilder, ServiceExt, service_fn};
+//! use tower_jwt_auth::{JwtAuthLayer, Keys, SimpleJwtClaims};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let keys = Keys::hs256(b"a-long-random-secret-of-at-least-32-bytes!")?;
+//! let svc = ServiceBuilder::new()
+//!     .layer(JwtAuthLayer::<SimpleJwtClaims>::new(keys.clone()))
+//!     .service(service_fn(|req: Request<String>| async move {
+//!         let claims = req.extensions().get::<SimpleJwtClaims>().cloned();
+//!         let user = claims.map(|c| c.user_id.to_string()).unwrap_or_default();
+//!         Ok::<_, std::convert::Infallible>(Response::new(format!("hello, user {user}")))
+//!     }));
+//!
+//! // A token as simplejwt would mint it.
+//! let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+//! let token = keys.encode(&serde_json::json!({
+//!     "token_type": "access", "exp": now + 300, "iat": now,
+//!     "jti": "0dbd3733a1a44c6c8a8e0d0b4b0e7c1f", "user_id": "1",
+//! }))?;
+//!
+//! let req = Request::get("/").header("authorization", format!("Bearer {token}")).body(String::new())?;
+//! let res = svc.clone().oneshot(req).await?;
+//! assert_eq!(res.status(), StatusCode::OK);
+//!
+//! let res = svc.oneshot(Request::new(String::new())).await?;
+//! assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(res.headers()["www-authenticate"], r#"Bearer realm="api""#);
+//! # Ok(()) }
+//! ```
+//!
+//! # Feature flags
+//!
+//! | feature | default | what |
+//! |---|---|---|
+//! | `aws-lc-rs` | yes | AWS-LC for RS/PS/ES/EdDSA verification and signing |
+//! | `rust-crypto` | no | pure-Rust RustCrypto backend instead (if both are on, aws-lc-rs is used) |
+//! | `axum` | no | the [`Claims`] extractor and `IntoResponse` for [`AuthError`] |
+//!
+//! HS256/384/512 always run on RustCrypto's `hmac` + `sha2` (the fastest here), whichever backend.
+//! Building with neither backend is a compile error, never a run-time panic.
+//!
+//! # Security
+//!
+//! * The server pins one algorithm per [`Key`]; the token's `alg` only has to match it. `none`,
+//!   a public key as an HMAC secret, `jwk`/`jku`/`x5u`/`x5c`/`crit` headers: all rejected, and
+//!   nothing is ever fetched because a token says so.
+//! * `exp` required; `nbf`, `iat` enforced; leeway 0 by default; claims of the wrong JSON type are
+//!   invalid tokens, never "absent"; tokens over 8 KiB rejected before decoding.
+//! * Access and refresh tokens are told apart by the `token_type` claim; the layer accepts only
+//!   `access` by default.
+//! * Two `Authorization` headers are a 400, not "first wins".
+//! * Tokens, secrets and passwords never appear in logs, `Debug` output or error bodies.
+//!
+//! # MSRV
+//!
+//! Rust 1.88 (jsonwebtoken 11's), raised only with a minor version bump.
+//!
+//! [tower]: https://docs.rs/tower
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+mod bearer;
+mod body;
+mod check;
+mod claims;
+mod error;
+pub mod future;
+mod keys;
+mod layer;
+mod response;
+pub mod verify;
+
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+mod axum;
+
+#[cfg(feature = "axum")]
+pub use crate::axum::{Claims, MissingClaims};
+pub use crate::body::ResponseBody;
+pub use crate::check::{AuthCheck, NoCheck, WithCheck};
+pub use crate::claims::{SimpleJwtClaims, TokenType, UserId};
+pub use crate::error::{AuthError, AuthErrorKind, ConfigError};
+pub use crate::keys::{Algorithm, Key, Keys};
+pub use crate::layer::{Anonymous, JwtAuth, JwtAuthLayer};
+pub use crate::response::{AuthErrorResponder, DefaultResponder, json_body};
+pub use crate::verify::{Clock, Verified, Verifier};
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,595 @@
+//! The verification core: a pure, synchronous function from a compact JWS to claims or a typed
+//! [`AuthError`]. The layer, the refresh, verify and blacklist services all share it.
+//!
+//! ```
+//! use tower_jwt_auth::{AuthErrorKind, Keys, SimpleJwtClaims, Verifier};
+//!
+//! let verifier = Verifier::new(Keys::hs256(b"a-long-random-secret-of-at-least-32-bytes!")?);
+//! let err = verifier.verify::<SimpleJwtClaims>("not.a.jwt").unwrap_err();
+//! assert_eq!(err.kind(), AuthErrorKind::Malformed);
+//! # Ok::<(), tower_jwt_auth::ConfigError>(())
+//! ```
+//!
+//! What it checks, in order (simplejwt's order, so the same token gets the same message):
+//!
+//! 1. length (at most [`Verifier::max_token_len`], default 8 KiB), before any decoding;
+//! 2. exactly three base64url segments without padding; the header a JSON object;
+//! 3. header parameters that are never honoured (`jwk`, `jku`, `x5u`, `x5c`, `crit`, `zip`, `b64`,
+//!    `cty: JWT`) reject the token; nothing is ever fetched;
+//! 4. the key is selected by `kid` (or the ring's default) and the token's `alg` must be exactly
+//!    that key's algorithm (so `none`, in any spelling, never verifies);
+//! 5. the signature, over the received bytes, compared in constant time;
+//! 6. the payload a JSON object; registered claims of the wrong type are invalid, never absent;
+//!    duplicate registered claims are rejected;
+//! 7. `exp` (expired when `exp <= now - leeway`), `nbf` and `iat` (not after `now + leeway`),
+//!    `aud` and `iss`;
+//! 8. `exp` present, `jti` present, token type present and accepted, user id present;
+//! 9. the payload into your claims type `C`.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::claims::{Audience, ClaimNames, Registered, TokenType, UserId, parse_registered};
+use crate::error::{AuthError, AuthErrorKind, ConfigError};
+use crate::keys::{Algorithm, Keys};
+
+/// The largest leeway [`Verifier::leeway`] accepts, in seconds.
+pub const MAX_LEEWAY_SECS: u64 = 300;
+
+/// The default cap on a token's length, in bytes.
+pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// Where "now" comes from. [`Clock::system`] by default; tests inject [`Clock::fixed`] or
+/// [`Clock::from_fn`].
+#[derive(Clone, Default)]
+pub struct Clock(ClockKind);
+
+#[derive(Clone, Default)]
+enum ClockKind {
+    #[default]
+    System,
+    Fixed(i64),
+    Custom(Arc<dyn Fn() -> i64 + Send + Sync>),
+}
+
+impl Clock {
+    /// The system clock.
+    pub const fn system() -> Self {
+        Self(ClockKind::System)
+    }
+
+    /// A clock stopped at `unix_seconds`.
+    pub const fn fixed(unix_seconds: i64) -> Self {
+        Self(ClockKind::Fixed(unix_seconds))
+    }
+
+    /// A clock reading from a function returning Unix seconds.
+    pub fn from_fn(f: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
+        Self(ClockKind::Custom(Arc::new(f)))
+    }
+
+    /// The current time in Unix seconds.
+    #[inline]
+    pub fn now(&self) -> i64 {
+        match &self.0 {
+            ClockKind::System => {
+                match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+                    Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                    Err(_) => 0,
+                }
+            }
+            ClockKind::Fixed(t) => *t,
+            ClockKind::Custom(f) => f(),
+        }
+    }
+}
+
+impl fmt::Debug for Clock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            ClockKind::System => f.write_str("Clock::system()"),
+            ClockKind::Fixed(t) => write!(f, "Clock::fixed({t})"),
+            ClockKind::Custom(_) => f.write_str("Clock::from_fn(..)"),
+        }
+    }
+}
+
+/// Verifies tokens: keys plus the validation policy. Cheap to clone (shared).
+///
+/// Secure, simplejwt-compatible defaults:
+/// * accepted token type: `access` (claim `token_type`);
+/// * `exp` and `jti` required, a usable `user_id` required;
+/// * leeway 0 (capped at [`MAX_LEEWAY_SECS`]);
+/// * no audience or issuer configured: `iss` is ignored, and a token that carries an `aud` is
+///   rejected (RFC 7519 §4.1.3: a recipient that does not identify with the audience MUST reject);
+/// * tokens over 8 KiB rejected before decoding.
+///
+/// See the [module docs](crate::verify) for the order of checks.
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    inner: Arc<Policy>,
+}
+
+#[derive(Clone, Debug)]
+struct Policy {
+    keys: Keys,
+    /// `None`: any token type (or none) is accepted.
+    types: Option<Arc<[TokenType]>>,
+    names: ClaimNames,
+    leeway: i64,
+    audience: Option<Vec<String>>,
+    issuer: Option<Vec<String>>,
+    require_jti: bool,
+    require_user_id: bool,
+    max_len: usize,
+    clock: Clock,
+}
+
+/// A verified token: your claims plus the registered claims the services need.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Verified<C> {
+    /// Your claims type, deserialized from the payload.
+    pub claims: C,
+    /// `exp`, seconds since the epoch.
+    pub exp: i64,
+    /// `iat`, if present.
+    pub iat: Option<i64>,
+    /// `jti`, if present.
+    pub jti: Option<String>,
+    /// The token type claim, if present.
+    pub token_type: Option<String>,
+    /// The user id claim, if present and usable.
+    pub user_id: Option<UserId>,
+    /// `refresh_exp` (sliding tokens), if present.
+    pub refresh_exp: Option<i64>,
+}
+
+impl<C> Verified<C> {
+    /// The same metadata with other claims.
+    pub fn map<D>(self, f: impl FnOnce(C) -> D) -> Verified<D> {
+        Verified {
+            claims: f(self.claims),
+            exp: self.exp,
+            iat: self.iat,
+            jti: self.jti,
+            token_type: self.token_type,
+            user_id: self.user_id,
+            refresh_exp: self.refresh_exp,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Header<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    cty: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "present")]
+    jwk: bool,
+    #[serde(default, deserialize_with = "present")]
+    jku: bool,
+    #[serde(default, deserialize_with = "present")]
+    x5u: bool,
+    #[serde(default, deserialize_with = "present")]
+    x5c: bool,
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+    #[serde(default, deserialize_with = "present")]
+    zip: bool,
+    #[serde(default, deserialize_with = "present")]
+    b64: bool,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
+}
+
+fn alg_from_str(s: &str) -> Option<Algorithm> {
+    Some(match s {
+        "HS256" => Algorithm::HS256,
+        "HS384" => Algorithm::HS384,
+        "HS512" => Algorithm::HS512,
+        "RS256" => Algorithm::RS256,
+        "RS384" => Algorithm::RS384,
+        "RS512" => Algorithm::RS512,
+        "PS256" => Algorithm::PS256,
+        "PS384" => Algorithm::PS384,
+        "PS512" => Algorithm::PS512,
+        "ES256" => Algorithm::ES256,
+        "ES384" => Algorithm::ES384,
+        "EdDSA" => Algorithm::EdDSA,
+        _ => return None,
+    })
+}
+
+/// A small-buffer-optimised scratch space for base64 decoding: the stack for the common case,
+/// the heap only for large tokens.
+struct Scratch<const N: usize> {
+    stack: [u8; N],
+    heap: Vec<u8>,
+}
+
+impl<const N: usize> Scratch<N> {
+    #[inline]
+    fn new() -> Self {
+        Self {
+            stack: [0; N],
+            heap: Vec::new(),
+        }
+    }
+
+    /// Decodes base64url (no padding, canonical trailing bits) into the scratch space.
+    #[inline]
+    fn decode(&mut self, b64: &[u8]) -> Result<&[u8], ()> {
+        let max = b64.len().div_ceil(4) * 3;
+        if max <= N {
+            let n = URL_SAFE_NO_PAD
+                .decode_slice(b64, &mut self.stack)
+                .map_err(|_| ())?;
+            Ok(&self.stack[..n])
+        } else {
+            self.heap = URL_SAFE_NO_PAD.decode(b64).map_err(|_| ())?;
+            Ok(&self.heap)
+        }
+    }
+}
+
+impl Verifier {
+    /// A verifier with the default policy (see the type docs).
+    pub fn new(keys: Keys) -> Self {
+        Self {
+            inner: Arc::new(Policy {
+                keys,
+                types: Some(Arc::from([TokenType::ACCESS])),
+                names: ClaimNames::default(),
+                leeway: 0,
+                audience: None,
+                issuer: None,
+                require_jti: true,
+                require_user_id: true,
+                max_len: DEFAULT_MAX_TOKEN_LEN,
+                clock: Clock::system(),
+            }),
+        }
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Policy)) -> Self {
+        f(Arc::make_mut(&mut self.inner));
+        self
+    }
+
+    /// The keys.
+    pub fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    /// Accept only these token types (the `token_type` claim, compared exactly). Default:
+    /// `[TokenType::ACCESS]`. The refresh service uses `[TokenType::REFRESH]`.
+    #[must_use]
+    pub fn token_types(self, types: impl IntoIterator<Item = TokenType>) -> Self {
+        let types: Arc<[TokenType]> = types.into_iter().collect();
+        self.edit(|p| p.types = Some(types))
+    }
+
+    /// Accept any token type, including none (simplejwt's `UntypedToken`, used by verify).
+    ///
+    /// # ⚠️ Warning
+    /// A bearer-token layer configured this way accepts refresh tokens as access tokens
+    /// (RFC 8725 §3.12). Use it for the verify endpoint, not for protecting routes.
+    #[must_use]
+    pub fn any_token_type(self) -> Self {
+        self.edit(|p| p.types = None)
+    }
+
+    /// The token types accepted, or `None` if any is.
+    pub fn accepted_token_types(&self) -> Option<&[TokenType]> {
+        self.inner.types.as_deref()
+    }
+
+    /// Clock-skew allowance for `exp`, `nbf` and `iat`, in seconds. Default 0.
+    ///
+    /// # Errors
+    /// [`ConfigError::LeewayTooLarge`] above [`MAX_LEEWAY_SECS`].
+    pub fn leeway(self, seconds: u64) -> Result<Self, ConfigError> {
+        if seconds > MAX_LEEWAY_SECS {
+            return Err(ConfigError::LeewayTooLarge {
+                max_seconds: MAX_LEEWAY_SECS,
+            });
+        }
+        #[allow(clippy::cast_possible_wrap)]
+        Ok(self.edit(|p| p.leeway = seconds as i64))
+    }
+
+    /// Require `aud` to be (or, as an array, contain) one of these values. simplejwt's `AUDIENCE`.
+    #[must_use]
+    pub fn audience<I, S>(self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let v: Vec<String> = audiences.into_iter().map(Into::into).collect();
+        self.edit(|p| p.audience = Some(v))
+    }
+
+    /// Require `iss` to equal one of these values. simplejwt's `ISSUER`.
+    #[must_use]
+    pub fn issuer<I, S>(self, issuers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let v: Vec<String> = issuers.into_iter().map(Into::into).collect();
+        self.edit(|p| p.issuer = Some(v))
+    }
+
+    /// Whether `jti` is required (default `true`, as simplejwt's `JTI_CLAIM = "jti"`).
+    #[must_use]
+    pub fn require_jti(self, required: bool) -> Self {
+        self.edit(|p| p.require_jti = required)
+    }
+
+    /// Whether a usable user id claim is required (default `true`).
+    #[must_use]
+    pub fn require_user_id(self, required: bool) -> Self {
+        self.edit(|p| p.require_user_id = required)
+    }
+
+    /// The user id claim's name (simplejwt's `USER_ID_CLAIM`, default `user_id`).
+    #[must_use]
+    pub fn user_id_claim(self, name: impl Into<Cow<'static, str>>) -> Self {
+        let name = name.into();
+        self.edit(|p| p.names.user_id = name)
+    }
+
+    /// The token type claim's name (simplejwt's `TOKEN_TYPE_CLAIM`, default `token_type`).
+    #[must_use]
+    pub fn token_type_claim(self, name: impl Into<Cow<'static, str>>) -> Self {
+        let name = name.into();
+        self.edit(|p| p.names.token_type = name)
+    }
+
+    /// The token id claim's name (simplejwt's `JTI_CLAIM`, default `jti`).
+    #[must_use]
+    pub fn jti_claim(self, name: impl Into<Cow<'static, str>>) -> Self {
+        let name = name.into();
+        self.edit(|p| p.names.jti = name)
+    }
+
+    /// The maximum token length in bytes, checked before any decoding (default 8 KiB).
+    #[must_use]
+    pub fn max_token_len(self, bytes: usize) -> Self {
+        self.edit(|p| p.max_len = bytes)
+    }
+
+    /// The clock (default: the system clock).
+    #[must_use]
+    pub fn clock(self, clock: Clock) -> Self {
+        self.edit(|p| p.clock = clock)
+    }
+
+    /// The current time by this verifier's clock.
+    pub fn now(&self) -> i64 {
+        self.inner.clock.now()
+    }
+
+    /// Verifies `token` and deserializes its payload into `C`, returning the registered claims
+    /// alongside.
+    ///
+    /// # Errors
+    /// An [`AuthError`] whose [`kind`](AuthError::kind) says which check failed.
+    pub fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<C>, AuthError> {
+        self.verify_bytes(token.as_bytes())
+    }
+
+    /// As [`Verifier::verify`], for a token as raw header bytes.
+    ///
+    /// # Errors
+    /// As [`Verifier::verify`].
+    pub fn verify_bytes<C: DeserializeOwned>(
+        &self,
+        token: &[u8],
+    ) -> Result<Verified<C>, AuthError> {
+        self.verify_with(token, |r| {
+            (
+                r.exp.unwrap_or_default(),
+                r.iat,
+                r.jti.as_deref().map(str::to_owned),
+                r.token_type.as_deref().map(str::to_owned),
+                r.user_id_string().map(UserId::from),
+                r.refresh_exp,
+            )
+        })
+        .map(
+            |(claims, (exp, iat, jti, token_type, user_id, refresh_exp))| Verified {
+                claims,
+                exp,
+                iat,
+                jti,
+                token_type,
+                user_id,
+                refresh_exp,
+            },
+        )
+    }
+
+    /// Verifies and returns only `C`: the layer's allocation-light path.
+    #[inline]
+    pub(crate) fn verify_claims<C: DeserializeOwned>(&self, token: &[u8]) -> Result<C, AuthError> {
+        self.verify_with(token, |_| ()).map(|(c, ())| c)
+    }
+
+    /// The core. `meta` reads what the caller needs from the registered claims while the decoded
+    /// payload is still borrowed.
+    pub(crate) fn verify_with<C, T>(
+        &self,
+        token: &[u8],
+        meta: impl FnOnce(&Registered<'_>) -> T,
+    ) -> Result<(C, T), AuthError>
+    where
+        C: DeserializeOwned,
+    {
+        let p = &*self.inner;
+        let fail = |kind: AuthErrorKind| -> AuthError {
+            match &p.types {
+                Some(t) => AuthError::new(kind).with_accepted(t),
+                None => AuthError::new(kind),
+            }
+        };
+
+        // 1. Bounded cost before anything else (RFC 8725 §3.x, CVE-2025-30204).
+        if token.len() > p.max_len {
+            return Err(fail(AuthErrorKind::TooLong));
+        }
+
+        // 2. Exactly three segments; no allocation.
+        let mut dots = token
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'.')
+            .map(|(i, _)| i);
+        let (d1, d2) = match (dots.next(), dots.next(), dots.next()) {
+            (Some(a), Some(b), None) => (a, b),
+            _ => return Err(fail(AuthErrorKind::Malformed)),
+        };
+        let (h64, p64, s64) = (&token[..d1], &token[d1 + 1..d2], &token[d2 + 1..]);
+        if h64.is_empty() || p64.is_empty() {
+            return Err(fail(AuthErrorKind::Malformed));
+        }
+
+        let mut hbuf = Scratch::<384>::new();
+        let header_json = hbuf
+            .decode(h64)
+            .map_err(|()| fail(AuthErrorKind::Malformed))?;
+        let header: Header<'_> = {
+            let mut de = serde_json::Deserializer::from_slice(header_json);
+            let h = Header::deserialize(&mut de).map_err(|_| fail(AuthErrorKind::Malformed))?;
+            de.end().map_err(|_| fail(AuthErrorKind::Malformed))?;
+            h
+        };
+
+        // 3. Parameters we never honour.
+        if header.jwk
+            || header.jku
+            || header.x5u
+            || header.x5c
+            || header.crit
+            || header.zip
+            || header.b64
+            || header
+                .cty
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case("JWT"))
+        {
+            return Err(fail(AuthErrorKind::ForbiddenHeader));
+        }
+
+        // 4. Key by kid; alg must be the key's own.
+        let key = p
+            .keys
+            .select(header.kid.as_deref())
+            .ok_or_else(|| fail(AuthErrorKind::UnknownKey))?;
+        if alg_from_str(&header.alg) != Some(key.alg) {
+            return Err(fail(AuthErrorKind::AlgorithmNotAllowed));
+        }
+
+        // 5. Signature over the received bytes.
+        let mut sbuf = Scratch::<512>::new();
+        let sig = sbuf
+            .decode(s64)
+            .map_err(|()| fail(AuthErrorKind::BadSignature))?;
+        if sig.is_empty() || !key.verify(&token[..d2], sig) {
+            return Err(fail(AuthErrorKind::BadSignature));
+        }
+
+        // 6. Payload.
+        let mut pbuf = Scratch::<1024>::new();
+        let payload = pbuf
+            .decode(p64)
+            .map_err(|()| fail(AuthErrorKind::Malformed))?;
+        let reg = parse_registered(payload, &p.names).map_err(fail)?;
+
+        // 7. PyJWT's checks.
+        let now = p.clock.now();
+        if let Some(exp) = reg.exp {
+            if exp <= now.saturating_sub(p.leeway) {
+                return Err(fail(AuthErrorKind::Expired));
+            }
+        }
+        if reg
+            .nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(p.leeway))
+        {
+            return Err(fail(AuthErrorKind::NotYetValid));
+        }
+        if reg
+            .iat
+            .is_some_and(|iat| iat > now.saturating_add(p.leeway))
+        {
+            return Err(fail(AuthErrorKind::IssuedInFuture));
+        }
+        match (&p.audience, &reg.aud) {
+            (None, Audience::Absent) => {}
+            (None, _) => return Err(fail(AuthErrorKind::InvalidAudience)),
+            (Some(want), got) => {
+                let ok = match got {
+                    Audience::Absent => false,
+                    Audience::One(a) => want.iter().any(|w| w == a),
+                    Audience::Many(v) => v.iter().any(|a| want.iter().any(|w| w == a)),
+                };
+                if !ok {
+                    return Err(fail(AuthErrorKind::InvalidAudience));
+                }
+            }
+        }
+        if let Some(want) = &p.issuer {
+            if !reg
+                .iss
+                .as_deref()
+                .is_some_and(|i| want.iter().any(|w| w == i))
+            {
+                return Err(fail(AuthErrorKind::InvalidIssuer));
+            }
+        }
+
+        // 8. simplejwt's checks.
+        if reg.exp.is_none() {
+            return Err(fail(AuthErrorKind::MissingExp));
+        }
+        if p.require_jti && reg.jti.is_none() {
+            return Err(fail(AuthErrorKind::MissingJti));
+        }
+        if let Some(types) = &p.types {
+            match reg.token_type.as_deref() {
+                None => return Err(fail(AuthErrorKind::MissingTokenType)),
+                Some(t) if !types.iter().any(|a| a.as_str() == t) => {
+                    return Err(fail(AuthErrorKind::WrongTokenType));
+                }
+                Some(_) => {}
+            }
+        }
+        if p.require_user_id && reg.user_id_ok != Some(true) {
+            return Err(fail(AuthErrorKind::MissingUserId));
+        }
+
+        // 9. The caller's claims type.
+        let claims: C =
+            serde_json::from_slice(payload).map_err(|_| fail(AuthErrorKind::InvalidClaim))?;
+        Ok((claims, meta(&reg)))
+    }
+}
+
+impl From<Keys> for Verifier {
+    fn from(keys: Keys) -> Self {
+        Self::new(keys)
+    }
+}
