@@ -1,0 +1,139 @@
+//! Stores behind traits: users ([`UserStore`]) and revoked tokens ([`RevocationStore`]), each
+//! with an in-memory and a file-backed implementation.
+//!
+//! The traits use return-position `impl Future` (no `async-trait`). Implement them over your own
+//! database to plug it in.
+
+use std::fmt;
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use crate::claims::UserId;
+
+/// A user as the token services see it.
+///
+/// `Debug` never shows the password hash.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// The user's id: strings of sequential integers from `"1"` by default, like Django's ids.
+    pub id: UserId,
+    /// The login name.
+    pub username: String,
+    /// Inactive users cannot log in, refresh, or pass the layer's user check.
+    pub is_active: bool,
+    /// The password hash in PHC form (`$argon2id$…`) or Django's `pbkdf2_sha256$…` form.
+    pub password_hash: String,
+    /// Extra claims added to every token issued to this user.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra_claims: serde_json::Map<String, serde_json::Value>,
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("is_active", &self.is_active)
+            .field("password_hash", &"[redacted]")
+            .field("extra_claims", &self.extra_claims)
+            .finish()
+    }
+}
+
+/// A store failure (I/O, a corrupt file, a lock). Its text never contains secrets.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// An I/O error.
+    Io(std::io::Error),
+    /// Stored data could not be parsed or has an unsupported schema version.
+    Corrupt(String),
+    /// The operation conflicts with stored data (for example, a username that already exists).
+    Conflict(String),
+    /// Anything else.
+    Other(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "store I/O error: {e}"),
+            Self::Corrupt(why) => write!(f, "store data is corrupt: {why}"),
+            Self::Conflict(why) => write!(f, "conflict: {why}"),
+            Self::Other(why) => write!(f, "store error: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
+/// Where users live.
+pub trait UserStore: Clone + Send + Sync + 'static {
+    /// Checks a username and password. Returns the user (active or not) when the password is
+    /// right, `None` for an unknown user or a wrong password. Implementations must take the same
+    /// time for an unknown user as for a wrong password (verify against a dummy hash), and must
+    /// hash off the async worker threads.
+    fn authenticate(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Looks a user up by id.
+    fn get(&self, id: &UserId) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+}
+
+/// What happened when a refresh token was rotated. See [`RevocationStore::rotate`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rotation {
+    /// The old token was live and is now revoked; the new one joined its family.
+    Rotated,
+    /// The old token had already been revoked: a reuse. Its whole family is now revoked.
+    Reused,
+}
+
+/// Where revoked token ids (`jti`) live until their tokens expire.
+///
+/// Every check-and-set here is atomic: of N concurrent calls of [`revoke_if_absent`] or
+/// [`rotate`] with the same `jti`, exactly one sees it live.
+///
+/// [`revoke_if_absent`]: RevocationStore::revoke_if_absent
+/// [`rotate`]: RevocationStore::rotate
+pub trait RevocationStore: Clone + Send + Sync + 'static {
+    /// Whether `jti` is revoked (directly or through its family).
+    fn is_revoked(&self, jti: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Revokes `jti` until `exp` (Unix seconds). Returns `true` if it was live before, `false` if
+    /// it was already revoked. Atomic.
+    fn revoke_if_absent(
+        &self,
+        jti: &str,
+        exp: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Rotation in one atomic step: if `old_jti` is live, revoke it (until `old_exp`) and record
+    /// `new_jti` (expiring at `new_exp`) in the same family, returning [`Rotation::Rotated`];
+    /// if `old_jti` is already revoked, revoke its whole family (RFC 9700 §4.14) and return
+    /// [`Rotation::Reused`].
+    fn rotate(
+        &self,
+        old_jti: &str,
+        old_exp: i64,
+        new_jti: &str,
+        new_exp: i64,
+    ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
+}
