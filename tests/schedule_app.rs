@@ -14,8 +14,8 @@ mod routes;
 #[path = "../examples/schedule_server/storage.rs"]
 mod storage;
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Body;
@@ -23,7 +23,8 @@ use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-use tower_jwt_auth::store::{StoreError, User, UserStore};
+use tower_jwt_auth::store::{RevocationStore, Rotation, StoreError, User, UserStore};
+use tower_jwt_auth::token::{Issuer, TokenEndpoints, TokenSettings};
 use tower_jwt_auth::{Clock, Keys, UserId, Verifier};
 
 use routes::{AppState, DEFAULT_BODY_LIMIT, app};
@@ -57,22 +58,61 @@ impl TestUsers {
 }
 
 impl UserStore for TestUsers {
-    async fn authenticate(&self, _: &str, _: &str) -> Result<Option<User>, StoreError> {
-        Ok(None)
+    async fn authenticate(&self, name: &str, password: &str) -> Result<Option<User>, StoreError> {
+        // Plain comparison: these tests are about the routes, not about hashing.
+        let ok = matches!(
+            (name, password),
+            ("alice", "wonderland-42") | ("dormant", "sleepy-hollow-7")
+        );
+        Ok(self.0.values().find(|u| ok && u.username == name).cloned())
     }
     async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         Ok(self.0.get(id.as_str()).cloned())
     }
 }
 
-fn test_app(schedules: ScheduleStore) -> Router {
-    let verifier = Verifier::new(Keys::hs256(SECRET).unwrap()).clock(Clock::fixed(NOW));
-    app(AppState {
-        verifier,
-        users: TestUsers::reference(),
+/// An in-memory revocation list (no families: enough for routing tests).
+#[derive(Clone, Default)]
+struct TestRevocations(Arc<Mutex<HashSet<String>>>);
+
+impl RevocationStore for TestRevocations {
+    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        Ok(self.0.lock().unwrap().contains(jti))
+    }
+    async fn revoke_if_absent(&self, jti: &str, _: i64) -> Result<bool, StoreError> {
+        Ok(self.0.lock().unwrap().insert(jti.to_owned()))
+    }
+    async fn rotate(&self, old: &str, _: i64, _: &str, _: i64) -> Result<Rotation, StoreError> {
+        Ok(if self.0.lock().unwrap().insert(old.to_owned()) {
+            Rotation::Rotated
+        } else {
+            Rotation::Reused
+        })
+    }
+}
+
+fn state(schedules: ScheduleStore, body_limit: usize) -> AppState<TestUsers, TestRevocations> {
+    let keys = Keys::hs256(SECRET).unwrap();
+    let issuer = Issuer::new(keys.clone()).unwrap().clock(Clock::fixed(NOW));
+    let users = TestUsers::reference();
+    let tokens = TokenEndpoints::new(
+        issuer,
+        users.clone(),
+        TestRevocations::default(),
+        TokenSettings::default(),
+    )
+    .unwrap();
+    AppState {
+        tokens,
+        verifier: Verifier::new(keys).clock(Clock::fixed(NOW)),
+        users,
         schedules,
-        body_limit: DEFAULT_BODY_LIMIT,
-    })
+        body_limit,
+    }
+}
+
+fn test_app(schedules: ScheduleStore) -> Router {
+    app(state(schedules, DEFAULT_BODY_LIMIT))
 }
 
 struct Answer {
@@ -484,13 +524,7 @@ async fn append_slash_redirects_healthz_and_404() {
 
 #[tokio::test]
 async fn oversized_bodies_get_a_json_413() {
-    let verifier = Verifier::new(Keys::hs256(SECRET).unwrap()).clock(Clock::fixed(NOW));
-    let app = app(AppState {
-        verifier,
-        users: TestUsers::reference(),
-        schedules: ScheduleStore::memory(),
-        body_limit: 100,
-    });
+    let app = app(state(ScheduleStore::memory(), 100));
     let big = format!(r#"{{"schedule":{{}},"pad":"{}"}}"#, "x".repeat(200));
     // Declared by Content-Length: refused before anything else (even before authentication).
     let req = Request::post("/api/weekly_schedule/")
@@ -562,4 +596,129 @@ async fn schedules_persist_in_a_file() {
     std::fs::write(&path, b"{not json").unwrap();
     let err = ScheduleStore::open(&path).unwrap_err();
     assert!(err.to_string().contains("is corrupt"), "{err}");
+}
+
+fn post_json(path: &str, body: &str) -> Request<Body> {
+    Request::post(path)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+fn claims_of(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test]
+async fn token_routes_are_mounted_as_they_are() {
+    let app = test_app(ScheduleStore::memory());
+
+    // T#01: obtain.
+    let a = send(
+        &app,
+        post_json(
+            "/api/token/",
+            r#"{"username":"alice","password":"wonderland-42"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(header(&a, "allow"), Some("POST, OPTIONS"));
+    assert_eq!(header(&a, "vary"), Some("Accept"));
+    assert_eq!(header(&a, "content-type"), Some("application/json"));
+    let pair: Value = serde_json::from_str(&a.body).unwrap();
+    let keys: Vec<&str> = pair
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["access", "refresh"]); // serde_json sorts; order is checked below
+    assert!(a.body.starts_with(r#"{"refresh":""#), "{}", a.body);
+    let access = pair["access"].as_str().unwrap().to_owned();
+    let refresh = pair["refresh"].as_str().unwrap().to_owned();
+    assert_eq!(claims_of(&access)["user_id"], "1");
+    assert_eq!(claims_of(&access)["exp"], NOW + 300);
+
+    // The issued access token opens the schedule.
+    let req = Request::get("/api/weekly_schedule/")
+        .header("authorization", format!("Bearer {access}"))
+        .body(Body::empty())
+        .unwrap();
+    let a = send(&app, req).await;
+    assert_eq!(
+        (a.status, a.body.as_str()),
+        (StatusCode::OK, r#"{"schedule":{}}"#)
+    );
+
+    // T#02: wrong password.
+    let a = send(
+        &app,
+        post_json("/api/token/", r#"{"username":"alice","password":"nope"}"#),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        a.body,
+        r#"{"detail":"No active account found with the given credentials"}"#
+    );
+
+    // T#17: refresh.
+    let a = send(
+        &app,
+        post_json(
+            "/api/token/refresh/",
+            &format!(r#"{{"refresh":"{refresh}"}}"#),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.starts_with(r#"{"access":""#));
+
+    // T#29: verify.
+    let a = send(
+        &app,
+        post_json("/api/token/verify/", &format!(r#"{{"token":"{access}"}}"#)),
+    )
+    .await;
+    assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, "{}"));
+
+    // T#37 then T#38: blacklist, then refresh with it.
+    let a = send(
+        &app,
+        post_json(
+            "/api/token/blacklist/",
+            &format!(r#"{{"refresh":"{refresh}"}}"#),
+        ),
+    )
+    .await;
+    assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, "{}"));
+    let a = send(
+        &app,
+        post_json(
+            "/api/token/refresh/",
+            &format!(r#"{{"refresh":"{refresh}"}}"#),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        a.body,
+        r#"{"detail":"Token is blacklisted","code":"token_not_valid"}"#
+    );
+
+    // T#14: GET on a token route.
+    let a = send(
+        &app,
+        Request::get("/api/token/").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(a.body, r#"{"detail":"Method \"GET\" not allowed."}"#);
+    assert_eq!(header(&a, "allow"), Some("POST, OPTIONS"));
 }

@@ -3,6 +3,7 @@
 //!
 //! | route | auth | methods |
 //! |---|---|---|
+//! | `/api/token/`, `/api/token/refresh/`, `/api/token/verify/`, `/api/token/blacklist/` | none | `POST`, `OPTIONS` (the crate's token services, mounted as they are) |
 //! | `/api/weekly_schedule/` | `JwtAuthLayer` + user check | `GET`, `POST`, `DELETE`, `HEAD`, `OPTIONS`; others 405 |
 //! | `/healthz` | none | `GET`, `HEAD` |
 //! | the same paths without the trailing slash | | 301 to the slash form (Django's `APPEND_SLASH`) |
@@ -12,18 +13,20 @@
 //! which therefore carry those headers too) → the handlers.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::Extension;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{Next, from_fn, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use serde::Serialize;
-use tower_jwt_auth::store::UserStore;
+use tower_jwt_auth::store::{RevocationStore, UserStore};
+use tower_jwt_auth::token::{ClientAddr, TokenEndpoints};
 use tower_jwt_auth::{AuthError, AuthErrorKind, JwtAuthLayer, SimpleJwtClaims, Verified, Verifier};
 
 use crate::domain::{self, Json};
@@ -34,7 +37,9 @@ pub(crate) const SCHEDULE_ALLOW: &str = "GET, POST, DELETE, HEAD, OPTIONS";
 
 /// Everything the routes need.
 #[derive(Clone, Debug)]
-pub(crate) struct AppState<U> {
+pub(crate) struct AppState<U, R> {
+    /// The token endpoints (they own the issuer, and share `users` and the revocation store).
+    pub(crate) tokens: TokenEndpoints<U, R>,
     /// Verifies bearer tokens on the protected routes (simplejwt's defaults: access tokens).
     pub(crate) verifier: Verifier,
     /// Users, for the per-request "exists and is active" check.
@@ -49,9 +54,15 @@ pub(crate) struct AppState<U> {
 pub(crate) const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
 /// The whole application.
-pub(crate) fn app<U: UserStore>(state: AppState<U>) -> Router {
+pub(crate) fn app<U: UserStore, R: RevocationStore>(state: AppState<U, R>) -> Router {
     let limit = state.body_limit;
+    let tokens = &state.tokens;
     Router::new()
+        // The token services are plain tower services: mount them as they are.
+        .route_service("/api/token/", tokens.obtain())
+        .route_service("/api/token/refresh/", tokens.refresh())
+        .route_service("/api/token/verify/", tokens.verify())
+        .route_service("/api/token/blacklist/", tokens.blacklist())
         .route("/api/weekly_schedule/", schedule_route(&state))
         .route(
             "/healthz",
@@ -68,7 +79,7 @@ pub(crate) fn app<U: UserStore>(state: AppState<U>) -> Router {
 
 /// `/api/weekly_schedule/`: the handlers behind `JwtAuthLayer`, whose user check answers
 /// simplejwt's `user_not_found` / `user_inactive`.
-fn schedule_route<U: UserStore>(state: &AppState<U>) -> MethodRouter<ScheduleStore> {
+fn schedule_route<U: UserStore, R>(state: &AppState<U, R>) -> MethodRouter<ScheduleStore> {
     let users = state.users.clone();
     let auth = JwtAuthLayer::<SimpleJwtClaims>::new(state.verifier.clone()).check(
         move |token: &Verified<SimpleJwtClaims>| {
@@ -327,6 +338,19 @@ async fn limit_body(limit: usize, req: Request, next: Next) -> Response {
         return too_large();
     }
     let req = req.map(|b| Body::new(http_body_util::Limited::new(b, limit)));
+    next.run(req).await
+}
+
+/// Hands the peer address (from `into_make_service_with_connect_info`) to the token services'
+/// login throttle as a [`ClientAddr`].
+async fn client_addr(mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    if let Some(ip) = peer {
+        req.extensions_mut().insert(ClientAddr(ip));
+    }
     next.run(req).await
 }
 

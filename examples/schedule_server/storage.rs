@@ -239,7 +239,7 @@ pub(crate) fn random_secret() -> Result<Secret, StorageError> {
 /// The operating system's random source failed.
 pub(crate) fn random_hex(n: usize) -> Result<String, StorageError> {
     let mut buf = vec![0u8; n];
-    getrandom::fill(&mut buf).map_err(|e| StorageError(format!("no randomness: {e}")))?;
+    getrandom::getrandom(&mut buf).map_err(|e| StorageError(format!("no randomness: {e}")))?;
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
