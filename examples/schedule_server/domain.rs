@@ -67,18 +67,6 @@ impl Day {
     }
 }
 
-impl Schedule {
-    /// The days present, in calendar order.
-    pub(crate) fn days(&self) -> impl Iterator<Item = (&'static str, &[Slot])> {
-        self.days.iter().map(|(d, s)| (d.name(), s.as_slice()))
-    }
-
-    /// Whether no day is present.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.days.is_empty()
-    }
-}
-
 /// Serialises as `{"monday":[{"start":…,"stop":…,"ids":[…]}],…}`, days in calendar order.
 impl Serialize for Schedule {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

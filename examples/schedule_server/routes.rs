@@ -71,6 +71,7 @@ pub(crate) fn app<U: UserStore, R: RevocationStore>(state: AppState<U, R>) -> Ro
         .fallback(not_found_or_append_slash)
         .with_state(state.schedules)
         .layer(from_fn(move |req, next| limit_body(limit, req, next)))
+        .layer(from_fn(client_addr))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
