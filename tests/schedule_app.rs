@@ -435,6 +435,13 @@ async fn bodies_drf_would_refuse() {
             400,
             r#"{"schedule":{"tuesday":{"0":{"stop":["stop must be later than start."]}}}}"#,
         ),
+        // The README's example.
+        (
+            r#"{"schedule":{"funday":[],"monday":[{"start":"10:00","stop":"09:00","ids":["1"]}]}}"#,
+            Some("application/json"),
+            400,
+            r#"{"schedule":{"funday":["Unknown day \"funday\"; expected one of monday, tuesday, wednesday, thursday, friday, saturday, sunday."],"monday":{"0":{"ids":{"0":["A valid integer is required."]}}}}}"#,
+        ),
         // Unknown keys are ignored, the day name is echoed (with JSON escaping, and DRF's
         // escaping of U+2028).
         (
