@@ -729,3 +729,12 @@ async fn token_routes_are_mounted_as_they_are() {
     assert_eq!(a.body, r#"{"detail":"Method \"GET\" not allowed."}"#);
     assert_eq!(header(&a, "allow"), Some("POST, OPTIONS"));
 }
+
+#[tokio::test]
+async fn the_panic_backstop_answers_json_500_without_the_payload() {
+    let res = routes::panic_response(Box::new(String::from("secret payload")));
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], br#"{"detail":"A server error occurred."}"#);
+}

@@ -269,6 +269,34 @@ fn curl_lines(base: &str, demo: &Demo) -> [String; 3] {
     ]
 }
 
+/// The new user's password: prompted for twice (not echoed) on a terminal, else the first line
+/// of stdin.
+fn read_password() -> Result<String, BoxError> {
+    use std::io::IsTerminal;
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("password: ")?;
+        let again = rpassword::prompt_password("password (again): ")?;
+        if first != again {
+            return Err("the passwords do not match".into());
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        let end = line.trim_end_matches(['\n', '\r']).len();
+        line.truncate(end);
+        line
+    };
+    if password.is_empty() {
+        return Err("empty password".into());
+    }
+    if password.trim() != password {
+        // The login endpoint trims the password, as DRF's CharField does.
+        return Err("a password with leading or trailing whitespace could never log in".into());
+    }
+    Ok(password)
+}
+
 /// `len` random letters and digits (shell-safe inside single quotes).
 fn random_password(len: usize) -> Result<String, BoxError> {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";

@@ -315,7 +315,7 @@ async fn not_found_or_append_slash(req: Request) -> Response {
     detail(StatusCode::NOT_FOUND, "Not found.")
 }
 
-fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+pub(crate) fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     // The payload may hold request data: it is not logged or echoed.
     tracing::error!("a handler panicked");
     detail(
