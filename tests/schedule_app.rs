@@ -341,7 +341,7 @@ async fn head_and_options() {
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(
         a.body,
-        r#"{"name":"Weekly Schedule","description":"The caller's weekly schedule. GET reads it, POST replaces it, DELETE clears it.","renders":["application/json"],"parses":["application/json"]}"#
+        r#"{"name":"Weekly Schedule","description":"The caller's weekly schedule. GET reads it, POST replaces it, DELETE clears it.","renders":["application/json"],"parses":["application/json","application/x-www-form-urlencoded"]}"#
     );
 }
 
@@ -356,12 +356,46 @@ async fn bodies_drf_would_refuse() {
             400,
             r#"{"schedule":["This field is required."]}"#,
         ),
-        // No content type: DRF does not parse the body at all.
+        // No content type: Django's development server calls it text/plain.
         (
             "{\"schedule\":{}}",
             None,
+            415,
+            r#"{"detail":"Unsupported media type \"text/plain\" in request."}"#,
+        ),
+        // DRF's media-type match lets wildcards through to the JSON parser.
+        (
+            r#"{"schedule":{"Monday":[]}}"#,
+            Some("*/*"),
+            400,
+            r#"{"schedule":{"Monday":["Unknown day \"Monday\"; expected one of monday, tuesday, wednesday, thursday, friday, saturday, sunday."]}}"#,
+        ),
+        // Forms give strings.
+        (
+            r#"{"schedule":{}}"#,
+            Some("application/x-www-form-urlencoded"),
             400,
             r#"{"schedule":["This field is required."]}"#,
+        ),
+        (
+            "schedule=%7B%7D&schedule=x",
+            Some("application/x-www-form-urlencoded"),
+            400,
+            r#"{"schedule":["Expected a dictionary of days but got type \"str\"."]}"#,
+        ),
+        (
+            "x",
+            Some("multipart/form-data; boundary=x"),
+            415,
+            r#"{"detail":"Unsupported media type \"multipart/form-data; boundary=x\" in request."}"#,
+        ),
+        // Floats (1e2, 1.0) are not integers. Python reads -0 as the integer 0, serde_json as
+        // the float -0.0: refused here (a documented difference).
+        (
+            r#"{"schedule":{"monday":[{"start":"10:00","stop":"11:00","ids":[1e2,1.0,-0]}]}}"#,
+            Some("application/json"),
+            400,
+            r#"{"schedule":{"monday":{"0":{"ids":{"0":["A valid integer is required."],"1":["A valid integer is required."],"2":["A valid integer is required."]}}}}}"#,
         ),
         (
             "x",

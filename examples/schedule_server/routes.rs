@@ -165,7 +165,7 @@ async fn options_schedule() -> Response {
         name: &'static str,
         description: &'static str,
         renders: [&'static str; 1],
-        parses: [&'static str; 1],
+        parses: [&'static str; 2],
     }
     json(
         StatusCode::OK,
@@ -173,7 +173,7 @@ async fn options_schedule() -> Response {
             name: "Weekly Schedule",
             description: "The caller's weekly schedule. GET reads it, POST replaces it, DELETE clears it.",
             renders: ["application/json"],
-            parses: ["application/json"],
+            parses: ["application/json", "application/x-www-form-urlencoded"],
         },
     )
 }
@@ -192,8 +192,10 @@ struct ScheduleBody {
 // Request parsing, DRF style
 // ------------------------------------------------------------------------------------------------
 
-/// Reads a JSON body as DRF's `JSONParser` would: an empty body is `{}`; a body that is not
-/// `application/json` is a 415; bad JSON is a 400.
+/// Reads a body as DRF's parsers would for this view: an empty body is `{}`; JSON (including the
+/// wildcards `*/*` and `application/*`, which DRF's media-type match lets through) is parsed; a
+/// form body gives string fields; anything else is a 415. Django's development server reports
+/// a missing `Content-Type` as `text/plain`, and so does this.
 async fn read_json(headers: &HeaderMap, body: Body) -> Result<Json, Response> {
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(b) => b,
@@ -204,21 +206,36 @@ async fn read_json(headers: &HeaderMap, body: Body) -> Result<Json, Response> {
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let media = content_type.split(';').next().unwrap_or("").trim();
-    if !media.eq_ignore_ascii_case("application/json") {
-        if content_type.is_empty() {
-            // DRF only parses a body it has a content type for.
-            return Ok(Json::Object(Vec::new()));
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_else(|| "text/plain".to_owned());
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let (main, sub) = media.split_once('/').unwrap_or((&media, ""));
+    let is = |m: &str, s: &str| (main == m || main == "*") && (sub == s || sub == "*");
+    if is("application", "json") {
+        serde_json::from_slice::<Json>(&bytes)
+            .map_err(|e| detail(StatusCode::BAD_REQUEST, &format!("JSON parse error - {e}")))
+    } else if is("application", "x-www-form-urlencoded") {
+        // Last value wins, as with Django's QueryDict.
+        let mut fields: Vec<(String, Json)> = Vec::new();
+        for (k, v) in form_urlencoded::parse(&bytes) {
+            let v = Json::String(v.into_owned());
+            match fields.iter_mut().find(|(key, _)| *key == k) {
+                Some(slot) => slot.1 = v,
+                None => fields.push((k.into_owned(), v)),
+            }
         }
-        return Err(detail(
+        Ok(Json::Object(fields))
+    } else {
+        Err(detail(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             &format!("Unsupported media type \"{content_type}\" in request."),
-        ));
+        ))
     }
-    serde_json::from_slice::<Json>(&bytes)
-        .map_err(|e| detail(StatusCode::BAD_REQUEST, &format!("JSON parse error - {e}")))
 }
 
 /// A body that could not be read: too large (413) or broken (400).
