@@ -7,7 +7,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use tower_jwt_auth::store::{RevocationStore, UserStore};
+use tower_jwt_auth::store::{
+    FileRevocationStore, FileUserStore, MemoryRevocationStore, MemoryUserStore, RevocationStore,
+    UserStore,
+};
 use tower_jwt_auth::token::{Issuer, TokenEndpoints, TokenSettings};
 use tower_jwt_auth::{Keys, Verifier};
 
@@ -130,6 +133,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, BoxError> {
 fn serve(args: ServeArgs) -> Result<(), BoxError> {
     runtime()?.block_on(async move {
         let data_dir = args.data_dir.as_deref();
+        if let Some(dir) = data_dir {
+            ensure_dir(dir)?;
+        }
         let (secret, source) = storage::signing_secret(std::env::var_os("JWT_SECRET"), data_dir)?;
         match source {
             SecretSource::Env => tracing::info!("signing secret: from JWT_SECRET"),
@@ -315,76 +321,75 @@ fn random_password(len: usize) -> Result<String, BoxError> {
     Ok(out)
 }
 
-fn users(_cmd: UsersCommand) -> Result<(), BoxError> {
-    Err("user management needs the crate's file user store (not merged yet)".into())
+/// `users add|list|import-django`: straight onto the crate's `FileUserStore`.
+fn users(cmd: UsersCommand) -> Result<(), BoxError> {
+    runtime()?.block_on(async move {
+        match cmd {
+            UsersCommand::Add {
+                name,
+                inactive,
+                data_dir,
+            } => {
+                let store = open_users(&data_dir)?;
+                let password = read_password()?;
+                let user = store.add_user(&name, &password, !inactive).await?;
+                let note = if user.is_active { "" } else { " (inactive)" };
+                println!("added user {:?} with id {}{note}", user.username, user.id);
+            }
+            UsersCommand::List { data_dir } => {
+                let store = open_users(&data_dir)?;
+                let mut out = String::from("id\tusername\tactive\n");
+                for u in store.list().await? {
+                    let active = if u.is_active { "yes" } else { "no" };
+                    out += &format!("{}\t{}\t{active}\n", u.id, u.username);
+                }
+                print!("{out}");
+            }
+            UsersCommand::ImportDjango { file, data_dir } => {
+                let json = std::fs::read_to_string(&file)
+                    .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+                let store = open_users(&data_dir)?;
+                let imported = store.import_django(&json).await?;
+                println!("imported {} users from Django", imported.len());
+            }
+        }
+        Ok(())
+    })
 }
 
-// Interim: the crate's user and revocation stores are being written on another branch.
-#[derive(Clone)]
-struct PendingStore;
-
-impl UserStore for PendingStore {
-    async fn authenticate(
-        &self,
-        _: &str,
-        _: &str,
-    ) -> Result<Option<tower_jwt_auth::store::User>, tower_jwt_auth::store::StoreError> {
-        Ok(None)
-    }
-    async fn get(
-        &self,
-        _: &tower_jwt_auth::UserId,
-    ) -> Result<Option<tower_jwt_auth::store::User>, tower_jwt_auth::store::StoreError> {
-        Ok(None)
-    }
+/// Creates the data directory (mode 0700) if needed.
+fn ensure_dir(dir: &Path) -> Result<(), BoxError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(())
 }
 
-impl RevocationStore for PendingStore {
-    async fn is_revoked(&self, _: &str) -> Result<bool, tower_jwt_auth::store::StoreError> {
-        Ok(false)
-    }
-    async fn revoke_if_absent(
-        &self,
-        _: &str,
-        _: i64,
-    ) -> Result<bool, tower_jwt_auth::store::StoreError> {
-        Ok(true)
-    }
-    async fn rotate(
-        &self,
-        _: &str,
-        _: i64,
-        _: &str,
-        _: i64,
-    ) -> Result<tower_jwt_auth::store::Rotation, tower_jwt_auth::store::StoreError> {
-        Ok(tower_jwt_auth::store::Rotation::Rotated)
-    }
+fn open_users(dir: &Path) -> Result<FileUserStore, BoxError> {
+    ensure_dir(dir)?;
+    let path = storage::users_path(dir);
+    FileUserStore::open(&path).map_err(|e| format!("{}: {e}", path.display()).into())
 }
 
-fn open_users(_dir: &Path) -> Result<PendingStore, BoxError> {
-    Err("--data-dir needs the crate's file stores (not merged yet)".into())
+fn open_revocations(dir: &Path) -> Result<FileRevocationStore, BoxError> {
+    ensure_dir(dir)?;
+    let path = storage::revocations_path(dir);
+    FileRevocationStore::open(&path).map_err(|e| format!("{}: {e}", path.display()).into())
 }
 
-fn open_revocations(_dir: &Path) -> Result<PendingStore, BoxError> {
-    Err("--data-dir needs the crate's file stores (not merged yet)".into())
-}
-
-#[allow(clippy::unused_async)]
-async fn demo_users() -> Result<(PendingStore, Demo), BoxError> {
-    Ok((
-        PendingStore,
-        Demo {
-            username: "demo",
-            password: random_password(20)?,
-        },
-    ))
-}
-
-struct MemoryRevocationStore;
-impl MemoryRevocationStore {
-    fn new() -> PendingStore {
-        PendingStore
-    }
+/// The in-memory user store of the default run, with one demo user.
+async fn demo_users() -> Result<(MemoryUserStore, Demo), BoxError> {
+    let users = MemoryUserStore::new();
+    let demo = Demo {
+        username: "demo",
+        password: random_password(20)?,
+    };
+    users.add_user(demo.username, &demo.password, true).await?;
+    Ok((users, demo))
 }
 
 /// Waits for SIGINT (Ctrl-C) or SIGTERM.

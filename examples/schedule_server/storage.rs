@@ -19,6 +19,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
+use tower_jwt_auth::store::write_file_atomic;
+
 use crate::domain::Schedule;
 
 /// The users file under a data directory.
@@ -55,27 +57,6 @@ impl std::error::Error for StorageError {}
 
 fn io_err(what: &str, path: &Path, e: std::io::Error) -> StorageError {
     StorageError(format!("{what} {}: {e}", path.display()))
-}
-
-/// Writes `bytes` to `path` atomically, with mode 0600 on Unix.
-///
-/// # Errors
-/// Any I/O error; `path` is then unchanged.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| io_err("cannot create a temporary file in", dir, e))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| io_err("cannot write", tmp.path(), e))?;
-    tmp.persist(path)
-        .map_err(|e| io_err("cannot replace", path, e.error))?;
-    sync_dir(dir).map_err(|e| io_err("cannot sync", dir, e))
 }
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
@@ -188,9 +169,13 @@ impl ScheduleStore {
             let bytes = serde_json::to_vec_pretty(&file)
                 .map_err(|e| StorageError(format!("cannot serialise schedules: {e}")))?;
             let path = Arc::clone(path);
-            tokio::task::spawn_blocking(move || write_atomic(&path, &bytes))
-                .await
-                .map_err(|e| StorageError(format!("schedule writer failed: {e}")))??;
+            // The crate's helper: temp file in the same directory, fsync, rename, fsync the
+            // directory, mode 0600.
+            tokio::task::spawn_blocking(move || {
+                write_file_atomic(&*path, &bytes).map_err(|e| io_err("cannot write", &path, e))
+            })
+            .await
+            .map_err(|e| StorageError(format!("schedule writer failed: {e}")))??;
             next = file.schedules;
         }
         *guard = next;
