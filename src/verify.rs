@@ -520,10 +520,11 @@ impl Verifier {
 
         // 7. PyJWT's checks.
         let now = p.clock.now();
-        if let Some(exp) = reg.exp {
-            if exp <= now.saturating_sub(p.leeway) {
-                return Err(fail(AuthErrorKind::Expired));
-            }
+        if reg
+            .exp
+            .is_some_and(|exp| exp <= now.saturating_sub(p.leeway))
+        {
+            return Err(fail(AuthErrorKind::Expired));
         }
         if reg
             .nbf
@@ -551,14 +552,13 @@ impl Verifier {
                 }
             }
         }
-        if let Some(want) = &p.issuer {
-            if !reg
+        if let Some(want) = &p.issuer
+            && !reg
                 .iss
                 .as_deref()
                 .is_some_and(|i| want.iter().any(|w| w == i))
-            {
-                return Err(fail(AuthErrorKind::InvalidIssuer));
-            }
+        {
+            return Err(fail(AuthErrorKind::InvalidIssuer));
         }
 
         // 8. simplejwt's checks.
