@@ -1,0 +1,62 @@
+//! Run with
+//!
+//! ```not_rust
+//! cargo run --example minimal
+//! ```
+//!
+//! tower only: `ServiceBuilder` + `service_fn` + `JwtAuthLayer`, called in-process (no server,
+//! no framework). Prints the status and body for no token, a valid token and a garbage token.
+
+use std::convert::Infallible;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::{Request, Response, header::AUTHORIZATION};
+use http_body_util::BodyExt;
+use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
+use tower_jwt_auth::{JwtAuthLayer, Keys, ResponseBody, SimpleJwtClaims};
+
+/// `JwtAuthLayer` in front of a handler that greets the token's user.
+pub(crate) fn app(
+    keys: Keys,
+) -> impl Service<Request<String>, Response = Response<ResponseBody<String>>, Error = Infallible> + Clone
+{
+    ServiceBuilder::new()
+        .layer(JwtAuthLayer::<SimpleJwtClaims>::new(keys))
+        .service(service_fn(|req: Request<String>| async move {
+            // The layer only calls us with verified claims in the extensions.
+            let user = req
+                .extensions()
+                .get::<SimpleJwtClaims>()
+                .map(|c| c.user_id.to_string());
+            Ok(Response::new(format!(
+                "hello, user {}",
+                user.unwrap_or_default()
+            )))
+        }))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let keys = Keys::hs256(b"minimal-example-secret-of-at-least-32-bytes")?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let token = keys.encode(&serde_json::json!({
+        "token_type": "access", "exp": now + 300, "iat": now,
+        "jti": "8a3f2c1d4e5b6a7988776655443322aa", "user_id": "1",
+    }))?;
+    let app = app(keys);
+    for auth in [
+        None,
+        Some(format!("Bearer {token}")),
+        Some("Bearer garbage".into()),
+    ] {
+        let mut req = Request::new(String::new());
+        if let Some(value) = auth {
+            req.headers_mut().insert(AUTHORIZATION, value.parse()?);
+        }
+        let res = app.clone().oneshot(req).await?;
+        let status = res.status();
+        let body = res.into_body().collect().await?.to_bytes();
+        println!("{status} {}", String::from_utf8_lossy(&body));
+    }
+    Ok(())
+}
