@@ -1,103 +1,30 @@
 //! tonic 0.14: `JwtAuthLayer` installed with `Server::builder().layer(..)`, a real tonic server on
 //! 127.0.0.1 (ephemeral port) and a real tonic client over the socket (HTTP/2).
 //!
-//! No code generation: the two messages are hand-written `#[derive(prost::Message)]` structs and
-//! the service is the few lines tonic-build would generate for one unary method
-//! (`tonic::server::Grpc` + `tonic_prost::ProstCodec`), so the test needs neither `protoc` nor a
-//! build script.
+//! The server is `examples/tonic_grpc.rs`, compiled here as a module, so this drives the code
+//! `cargo run --example tonic_grpc` runs. No code generation: its two messages are hand-written
+//! `#[derive(prost::Message)]` structs and its service is the few lines tonic-build would generate
+//! for one unary method (`tonic::server::Grpc` + `tonic_prost::ProstCodec`), so neither `protoc`
+//! nor a build script is needed.
 
-use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::uri::PathAndQuery;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tonic::server::{NamedService, UnaryService};
-use tonic::transport::{Channel, Server, server::TcpIncoming};
+use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_prost::ProstCodec;
-use tower_jwt_auth::{JwtAuthLayer, Keys, SimpleJwtClaims};
+use tower_jwt_auth::Keys;
+
+#[allow(dead_code)] // its `main` is the example's entry point, unused here
+#[path = "../examples/tonic_grpc.rs"]
+mod tonic_grpc;
+
+use tonic_grpc::{WHO_AM_I as PATH, WhoAmIReply, WhoAmIRequest};
 
 const SECRET: &[u8] = b"tonic-test-secret-of-at-least-32-bytes-long!!";
-const PATH: &str = "/authtest.Identity/WhoAmI";
-
-/// `message WhoAmIRequest { string note = 1; }`
-#[derive(Clone, PartialEq, prost::Message)]
-struct WhoAmIRequest {
-    #[prost(string, tag = "1")]
-    note: String,
-}
-
-/// `message WhoAmIReply { string user_id = 1; string jti = 2; string note = 3; }`
-#[derive(Clone, PartialEq, prost::Message)]
-struct WhoAmIReply {
-    #[prost(string, tag = "1")]
-    user_id: String,
-    #[prost(string, tag = "2")]
-    jti: String,
-    #[prost(string, tag = "3")]
-    note: String,
-}
-
-/// The handler: echoes the claims the layer put into the request's extensions.
-#[derive(Clone, Copy)]
-struct WhoAmI;
-
-impl UnaryService<WhoAmIRequest> for WhoAmI {
-    type Response = WhoAmIReply;
-    type Future = std::future::Ready<Result<tonic::Response<WhoAmIReply>, Status>>;
-
-    fn call(&mut self, request: tonic::Request<WhoAmIRequest>) -> Self::Future {
-        let reply = match request.extensions().get::<SimpleJwtClaims>() {
-            Some(claims) => Ok(tonic::Response::new(WhoAmIReply {
-                user_id: claims.user_id.to_string(),
-                jti: claims.jti.clone(),
-                note: request.get_ref().note.clone(),
-            })),
-            None => Err(Status::internal("handler ran without claims")),
-        };
-        std::future::ready(reply)
-    }
-}
-
-/// `service Identity { rpc WhoAmI(WhoAmIRequest) returns (WhoAmIReply); }`, server side.
-#[derive(Clone, Copy)]
-struct IdentityServer;
-
-impl NamedService for IdentityServer {
-    const NAME: &'static str = "authtest.Identity";
-}
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
-impl<B> tower::Service<http::Request<B>> for IdentityServer
-where
-    B: http_body::Body + Send + 'static,
-    B::Error: Into<tonic::codegen::StdError> + Send + 'static,
-{
-    type Response = http::Response<tonic::body::Body>;
-    type Error = Infallible;
-    type Future = BoxFuture<Result<Self::Response, Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        if req.uri().path() == PATH {
-            Box::pin(async move {
-                let mut grpc = tonic::server::Grpc::new(ProstCodec::default());
-                Ok(grpc.unary(WhoAmI, req).await)
-            })
-        } else {
-            Box::pin(async { Ok(Status::unimplemented("no such method").into_http()) })
-        }
-    }
-}
 
 /// A running server; dropping it shuts the server down.
 struct TestServer {
@@ -110,27 +37,27 @@ async fn start_server() -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = Server::builder()
-        .layer(JwtAuthLayer::<SimpleJwtClaims>::new(keys))
-        .add_service(IdentityServer)
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), async {
-            let _ = stopped.await;
-        });
     tokio::spawn(async move {
-        if let Err(e) = server.await {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        if let Err(e) = tonic_grpc::serve(listener, keys, shutdown).await {
             panic!("tonic server failed: {e}");
         }
     });
     TestServer { addr, _stop: stop }
 }
 
-async fn client(addr: SocketAddr) -> tonic::client::Grpc<Channel> {
-    let channel = Channel::from_shared(format!("http://{addr}"))
+async fn channel(addr: SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
         .expect("valid uri")
         .connect()
         .await
-        .expect("connect to the test server");
-    tonic::client::Grpc::new(channel)
+        .expect("connect to the test server")
+}
+
+async fn client(addr: SocketAddr) -> tonic::client::Grpc<Channel> {
+    tonic::client::Grpc::new(channel(addr).await)
 }
 
 /// Calls WhoAmI with these `authorization` metadata values (none, one, or several).
@@ -213,6 +140,29 @@ async fn valid_token_reaches_the_handler_with_its_claims() {
             note: "hello".into(),
         }
     );
+}
+
+#[tokio::test]
+async fn the_examples_own_client_and_token() {
+    let server = start_server().await;
+    let keys = Keys::hs256(SECRET).expect("keys");
+    let bearer = format!(
+        "Bearer {}",
+        tonic_grpc::demo_token(&keys, "1").expect("mint")
+    );
+    let reply = tonic_grpc::who_am_i(channel(server.addr).await, Some(&bearer))
+        .await
+        .expect("authenticated call succeeds");
+    assert_eq!(
+        (reply.user_id.as_str(), reply.note.as_str()),
+        ("1", "hello")
+    );
+    assert_eq!(reply.jti.len(), 32);
+
+    let status = tonic_grpc::who_am_i(channel(server.addr).await, None)
+        .await
+        .expect_err("no token");
+    assert_unauthenticated(&status, "Authentication credentials were not provided.");
 }
 
 #[tokio::test]
