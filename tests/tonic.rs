@@ -283,3 +283,41 @@ async fn one_connection_serves_rejected_and_accepted_calls() {
         assert_eq!(reply.note, format!("round {round}"));
     }
 }
+
+#[tokio::test]
+async fn rejection_on_the_wire_is_a_trailers_only_http_200() {
+    // What the tonic client decoded above, seen with a bare HTTP/2 client.
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let server = start_server().await;
+    let stream = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .expect("h2 handshake");
+    tokio::spawn(conn);
+    // One empty WhoAmIRequest: compressed flag 0, length 0.
+    let req = http::Request::post(format!("http://{}{PATH}", server.addr))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(Full::new(bytes::Bytes::from_static(&[0, 0, 0, 0, 0])))
+        .expect("request");
+    let res = sender.send_request(req).await.expect("response");
+    assert_eq!(res.status(), http::StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/grpc");
+    assert_eq!(res.headers()["grpc-status"], "16");
+    assert_eq!(
+        res.headers()["grpc-message"],
+        "Authentication credentials were not provided."
+    );
+    assert_eq!(res.headers()["www-authenticate"], r#"Bearer realm="api""#);
+    let body = res.into_body().collect().await.expect("body");
+    assert!(
+        body.trailers().is_none(),
+        "trailers-only: no separate trailers"
+    );
+    assert!(body.to_bytes().is_empty());
+}
