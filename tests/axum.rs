@@ -1,8 +1,11 @@
-#![cfg(feature = "axum")]
 //! axum 0.8: `JwtAuthLayer` on a `Router`, the `Claims<C>` extractor (simplejwt's claims and a
 //! custom struct), `Option<Claims<C>>` with the layer's optional mode, a route without the layer
 //! (500), `AuthError` as a handler's response, `layer` vs `route_layer`, and a real
 //! `axum::serve` on 127.0.0.1 driven by a hyper client.
+
+// The crate docs come before the cfg: with the feature off, an attribute placed after
+// `#![cfg(..)]` is dropped with the crate, and `missing_docs` would warn on every plain `cargo test`.
+#![cfg(feature = "axum")]
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
