@@ -453,3 +453,70 @@ async fn axum_serve_over_tcp_with_a_hyper_client() {
     let res = sender.send_request(req).await.expect("response");
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
+
+// ---- tokens as simplejwt mints them ------------------------------------------------------------
+
+#[tokio::test]
+async fn numeric_user_id_reaches_the_handler() {
+    // simplejwt writes user_id as a string by default, but an integer primary key is common.
+    let now = now();
+    let t = keys()
+        .encode(&serde_json::json!({
+            "token_type": "access", "exp": now + 300, "iat": now,
+            "jti": "0123456789abcdef0123456789abcdef", "user_id": 42,
+        }))
+        .expect("encode");
+    let a = get_(app(), "/whoami", Some(&format!("Bearer {t}"))).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.body, "user 42 (access)");
+}
+
+#[tokio::test]
+async fn a_token_minted_by_django_simplejwt_authenticates() {
+    use tower_jwt_auth::{Clock, Verifier};
+    // From /work/shared/simplejwt/transcript.txt (exchange [01], access token of user 'alice'),
+    // signed by the reference Django server with its SECRET_KEY. Verified at its own iat.
+    const SECRET: &[u8] = b"reference-only-test-secret-key-for-simplejwt-wire-format-probe-0123456789abcdef0123456789abcdef";
+    const ACCESS: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1NjU1NzE5LCJpYXQiOjE3OTU2NTU0MTksImp0aSI6ImZhYzUzNDRkMDFkMzRkYjNiNTU3NWQ2NWY1ZWU4YzBmIiwidXNlcl9pZCI6IjEifQ.3sQxRGYrBFJCl5b7XqGnihDsGISBuAktdoU9w-Boqu4";
+    const REFRESH: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTc5NTc0MTgxOSwiaWF0IjoxNzk1NjU1NDE5LCJqdGkiOiIyODMxY2UyNGEyOTU0NTQ3YjNhMzA3MDE2YTVkNDMwZSIsInVzZXJfaWQiOiIxIn0.VhfMyWU-4AmJInkYUhzM2YOMcynSLnNg13hMww147s8";
+    let django = |clock: i64| {
+        let keys = Keys::hs256(SECRET).expect("keys");
+        let verifier = Verifier::new(keys).clock(Clock::fixed(clock));
+        Router::new()
+            .route("/api/whoami/", get(whoami))
+            .layer(JwtAuthLayer::<SimpleJwtClaims>::new(verifier))
+    };
+    let iat = 1_795_655_419;
+    let a = get_(
+        django(iat),
+        "/api/whoami/",
+        Some(&format!("Bearer {ACCESS}")),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body, "user 1 (access)");
+    // Its refresh token is not an access token, exactly as simplejwt answers (transcript).
+    let a = get_(
+        django(iat),
+        "/api/whoami/",
+        Some(&format!("Bearer {REFRESH}")),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        a.body,
+        r#"{"detail":"Given token not valid for any token type","code":"token_not_valid","messages":[{"token_class":"AccessToken","token_type":"access","message":"Token has wrong type"}]}"#
+    );
+    // Five minutes later (exp = iat + 300) the access token is expired.
+    let a = get_(
+        django(iat + 300),
+        "/api/whoami/",
+        Some(&format!("Bearer {ACCESS}")),
+    )
+    .await;
+    assert_401(
+        &a,
+        EXPIRED,
+        r#"Bearer realm="api", error="invalid_token", error_description="Token is expired""#,
+    );
+}

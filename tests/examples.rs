@@ -255,3 +255,17 @@ async fn hyper_serves_http2_too() {
         assert_eq!(body, want_body.as_bytes());
     }
 }
+
+#[tokio::test]
+async fn hyper_oversized_token_is_401_before_decoding() {
+    // 16 KiB of "token" (over the 8 KiB cap) is refused as an invalid token, not a 500 or a hang.
+    let addr = start_hyper_server().await;
+    let mut conn = http1_connect(addr).await;
+    let huge = format!("{}.{}.{}", "a".repeat(8 * 1024), "b".repeat(8 * 1024), "c");
+    let (status, _, body) = send(&mut conn, get(&[bearer(&huge)])).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body, INVALID);
+    let token = hyper_server::demo_token(&keys(), "2").expect("mint");
+    let (status, _, _) = send(&mut conn, get(&[bearer(&token)])).await;
+    assert_eq!(status, StatusCode::OK);
+}
