@@ -517,6 +517,8 @@ impl Verifier {
             .decode(p64)
             .map_err(|()| fail(AuthErrorKind::Malformed))?;
         let reg = parse_registered(payload, &p.names).map_err(fail)?;
+        // From here on the signature is good: rejections carry the jti for logs.
+        let fail = |kind: AuthErrorKind| fail(kind).with_jti(reg.jti.as_deref());
 
         // 7. PyJWT's checks.
         let now = p.clock.now();
