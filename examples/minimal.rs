@@ -15,24 +15,20 @@ use http_body_util::BodyExt;
 use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 use tower_jwt_auth::{JwtAuthLayer, Keys, ResponseBody, SimpleJwtClaims};
 
-/// `JwtAuthLayer` in front of a handler that greets the token's user.
+/// The handler: the layer only calls it with verified claims in the extensions.
+async fn hello(req: Request<String>) -> Result<Response<String>, Infallible> {
+    let claims = req.extensions().get::<SimpleJwtClaims>();
+    let user = claims.map_or("?", |c| c.user_id.as_str());
+    Ok(Response::new(format!("hello, user {user}")))
+}
+
+/// `JwtAuthLayer` in front of `hello`.
 pub(crate) fn app(
     keys: Keys,
 ) -> impl Service<Request<String>, Response = Response<ResponseBody<String>>, Error = Infallible> + Clone
 {
-    ServiceBuilder::new()
-        .layer(JwtAuthLayer::<SimpleJwtClaims>::new(keys))
-        .service(service_fn(|req: Request<String>| async move {
-            // The layer only calls us with verified claims in the extensions.
-            let user = req
-                .extensions()
-                .get::<SimpleJwtClaims>()
-                .map(|c| c.user_id.to_string());
-            Ok(Response::new(format!(
-                "hello, user {}",
-                user.unwrap_or_default()
-            )))
-        }))
+    let auth = JwtAuthLayer::<SimpleJwtClaims>::new(keys);
+    ServiceBuilder::new().layer(auth).service(service_fn(hello))
 }
 
 #[tokio::main(flavor = "current_thread")]
