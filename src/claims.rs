@@ -275,6 +275,37 @@ impl<'de> Visitor<'de> for RegisteredSeed<'_> {
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             let key: &str = &key;
             match key {
+                k if k == self.names.jti => {
+                    set_once(&mut r.jti, map.next_value::<BorrowedStr<'de>>()?.0, key)?
+                }
+                k if k == self.names.token_type => set_once(
+                    &mut r.token_type,
+                    map.next_value::<BorrowedStr<'de>>()?.0,
+                    key,
+                )?,
+                // The configured names come first, so `user_id_claim("sub")` works.
+                k if k == self.names.user_id => {
+                    if r.user_id_ok.is_some() {
+                        return Err(dup(key));
+                    }
+                    let value = if k == "sub" {
+                        // PyJWT >= 2.10 rejects a non-string `sub`, whatever it is used for.
+                        UserIdValue::Str(map.next_value::<BorrowedStr<'de>>()?.0)
+                    } else {
+                        map.next_value::<UserIdValue<'de>>()?
+                    };
+                    match value {
+                        UserIdValue::Str(s) if !s.is_empty() => {
+                            r.user_id = Some(s);
+                            r.user_id_ok = Some(true);
+                        }
+                        UserIdValue::Int(i) => {
+                            r.user_id_int = Some(i);
+                            r.user_id_ok = Some(true);
+                        }
+                        _ => r.user_id_ok = Some(false),
+                    }
+                }
                 "exp" => set_once(&mut r.exp, map.next_value::<NumericDate>()?.0, key)?,
                 "nbf" => set_once(&mut r.nbf, map.next_value::<NumericDate>()?.0, key)?,
                 "iat" => set_once(&mut r.iat, map.next_value::<NumericDate>()?.0, key)?,
@@ -291,30 +322,6 @@ impl<'de> Visitor<'de> for RegisteredSeed<'_> {
                         return Err(dup(key));
                     }
                     r.aud = map.next_value::<AudValue<'de>>()?.0;
-                }
-                k if k == self.names.jti => {
-                    set_once(&mut r.jti, map.next_value::<BorrowedStr<'de>>()?.0, key)?
-                }
-                k if k == self.names.token_type => set_once(
-                    &mut r.token_type,
-                    map.next_value::<BorrowedStr<'de>>()?.0,
-                    key,
-                )?,
-                k if k == self.names.user_id => {
-                    if r.user_id_ok.is_some() {
-                        return Err(dup(key));
-                    }
-                    match map.next_value::<UserIdValue<'de>>()? {
-                        UserIdValue::Str(s) if !s.is_empty() => {
-                            r.user_id = Some(s);
-                            r.user_id_ok = Some(true);
-                        }
-                        UserIdValue::Int(i) => {
-                            r.user_id_int = Some(i);
-                            r.user_id_ok = Some(true);
-                        }
-                        _ => r.user_id_ok = Some(false),
-                    }
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;

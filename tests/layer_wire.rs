@@ -690,3 +690,150 @@ struct DebugSvc;
 fn echo_debuggable() -> DebugSvc {
     DebugSvc
 }
+
+// ---------------------------------------------------------------------------------------------
+// Policy options seen on the wire
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn every_method_is_guarded() {
+    for method in [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "BREW",
+    ] {
+        let req = Request::builder()
+            .method(method)
+            .uri("/api/weekly_schedule/")
+            .body(String::new())
+            .expect("request");
+        let r = call(req).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{method}");
+        assert_eq!(r.body, MISSING_BODY, "{method}");
+    }
+}
+
+#[tokio::test]
+async fn envelope_lists_every_accepted_token_type_in_order() {
+    // simplejwt: one `messages` entry per AUTH_TOKEN_CLASSES class, in order.
+    let verifier = ref_verifier().token_types([TokenType::ACCESS, TokenType::new("id")]);
+    let svc = JwtAuthLayer::<SimpleJwtClaims>::new(verifier).layer(echo());
+    let r = send(svc.clone(), bearer(t::REFRESH)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        r.body,
+        r#"{"detail":"Given token not valid for any token type","code":"token_not_valid","messages":[{"token_class":"AccessToken","token_type":"access","message":"Token has wrong type"},{"token_class":"IdToken","token_type":"id","message":"Token has wrong type"}]}"#
+    );
+    assert_eq!(r.kind(), AuthErrorKind::WrongTokenType);
+    // Both accepted types pass.
+    assert_ok_user(&send(svc.clone(), bearer(t::ACCESS)).await, "1");
+    let id_token = mint(&claims_with(json!({"token_type": "id"})));
+    assert_ok_user(&send(svc, bearer(&id_token)).await, "1");
+}
+
+#[tokio::test]
+async fn refresh_layer_accepts_refresh_and_rejects_access() {
+    let verifier = ref_verifier().token_types([TokenType::REFRESH]);
+    let svc = JwtAuthLayer::<SimpleJwtClaims>::new(verifier).layer(echo());
+    assert_ok_user(&send(svc.clone(), bearer(t::REFRESH)).await, "1");
+    let r = send(svc, bearer(t::ACCESS)).await;
+    assert_eq!(
+        r.body,
+        r#"{"detail":"Given token not valid for any token type","code":"token_not_valid","messages":[{"token_class":"RefreshToken","token_type":"refresh","message":"Token has wrong type"}]}"#
+    );
+}
+
+#[tokio::test]
+async fn custom_claim_names() {
+    // simplejwt's USER_ID_CLAIM / TOKEN_TYPE_CLAIM / JTI_CLAIM settings.
+    let verifier = ref_verifier()
+        .user_id_claim("sub")
+        .token_type_claim("typ")
+        .jti_claim("id");
+    let svc = JwtAuthLayer::<serde_json::Value>::new(verifier).layer(tower::service_fn(
+        |req: Request<String>| async move {
+            let c = req.extensions().get::<serde_json::Value>().cloned();
+            Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Full::new(
+                Bytes::from(c.map(|c| c.to_string()).unwrap_or_default()),
+            )))
+        },
+    ));
+    let good = mint(&json!({"typ": "access", "exp": T_EXP, "id": "j1", "sub": "42"}));
+    let r = send(svc.clone(), bearer(&good)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["sub"], "42");
+    // The default names no longer count.
+    let r = send(svc.clone(), bearer(t::ACCESS)).await;
+    assert_rejected(&r, "Token has no id", AuthErrorKind::MissingJti);
+    let no_sub = mint(&json!({"typ": "access", "exp": T_EXP, "id": "j1", "user_id": "1"}));
+    assert_eq!(
+        send(svc.clone(), bearer(&no_sub)).await.kind(),
+        AuthErrorKind::MissingUserId
+    );
+    // `sub` must be a string even as the user id claim (PyJWT >= 2.10), and appear once.
+    let int_sub = mint(&json!({"typ": "access", "exp": T_EXP, "id": "j1", "sub": 42}));
+    assert_eq!(
+        send(svc.clone(), bearer(&int_sub)).await.kind(),
+        AuthErrorKind::InvalidClaim
+    );
+    let two = forge(
+        HS256_HEADER,
+        &format!(r#"{{"typ":"access","exp":{T_EXP},"id":"j1","sub":"42","sub":"1"}}"#),
+    );
+    assert_eq!(
+        send(svc, bearer(&two)).await.kind(),
+        AuthErrorKind::InvalidClaim
+    );
+}
+
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+struct AppClaims {
+    user_id: String,
+    role: String,
+}
+
+#[tokio::test]
+async fn custom_claims_type_that_does_not_fit_is_token_invalid() {
+    let svc = JwtAuthLayer::<AppClaims>::new(ref_verifier()).layer(tower::service_fn(
+        |req: Request<String>| async move {
+            let c = req
+                .extensions()
+                .get::<AppClaims>()
+                .cloned()
+                .expect("claims");
+            Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Full::new(
+                Bytes::from(format!("{}:{}", c.user_id, c.role)),
+            )))
+        },
+    ));
+    let with_role = mint(&claims_with(json!({"role": "admin"})));
+    let r = send(svc.clone(), bearer(&with_role)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, "1:admin");
+    // Valid by every registered check, but `role` is missing: C does not deserialize.
+    let r = send(svc, bearer(t::ACCESS)).await;
+    assert_rejected(&r, "Token is invalid", AuthErrorKind::InvalidClaim);
+}
+
+#[tokio::test]
+async fn other_header_name_and_scheme() {
+    let layer = ref_layer()
+        .header_name(http::header::HeaderName::from_static("x-auth"))
+        .schemes(["JWT"])
+        .expect("valid scheme");
+    let svc = layer.layer(echo());
+    let req = Request::get("/")
+        .header("x-auth", format!("JWT {}", t::ACCESS))
+        .body(String::new())
+        .expect("request");
+    assert_ok_user(&send(svc.clone(), req).await, "1");
+    // `Authorization` is not read any more, and `Bearer` is not the scheme.
+    assert_missing(&send(svc.clone(), bearer(t::ACCESS)).await);
+    let req = Request::get("/")
+        .header("x-auth", format!("Bearer {}", t::ACCESS))
+        .body(String::new())
+        .expect("request");
+    assert_missing(&send(svc, req).await);
+    // Schemes must be RFC 9110 tokens.
+    assert!(ref_layer().schemes(Vec::<String>::new()).is_err());
+    assert!(ref_layer().schemes(["Bad Scheme"]).is_err());
+    assert!(ref_layer().schemes([""]).is_err());
+}
