@@ -35,7 +35,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::claims::{Audience, ClaimNames, Registered, TokenType, UserId, parse_registered};
+use crate::claims::{
+    Audience, ClaimNames, Registered, TokenType, UserId, is_json_object, parse_registered,
+};
 use crate::error::{AuthError, AuthErrorKind, ConfigError};
 use crate::keys::{Algorithm, Keys};
 
@@ -470,6 +472,10 @@ impl Verifier {
         let header_json = hbuf
             .decode(h64)
             .map_err(|()| fail(AuthErrorKind::Malformed))?;
+        // RFC 7515 §4: a JSON object. serde's derived struct would also accept an array.
+        if !is_json_object(header_json) {
+            return Err(fail(AuthErrorKind::Malformed));
+        }
         let header: Header<'_> = {
             let mut de = serde_json::Deserializer::from_slice(header_json);
             let h = Header::deserialize(&mut de).map_err(|_| fail(AuthErrorKind::Malformed))?;
