@@ -1,10 +1,16 @@
-//! The weekly-schedule server: the Django `schedule_app` + simplejwt seed, rebuilt on
-//! `tower-jwt-auth`.
+//! Run with
 //!
-//! ```sh
-//! cargo run --example schedule_server                       # in memory, demo user, port 8000
-//! cargo run --example schedule_server -- serve --data-dir ./data
+//! ```not_rust
+//! cargo run --example schedule_server
+//! ```
+//!
+//! The weekly-schedule server: the seed's Django `schedule_app` + simplejwt, rebuilt on
+//! `tower-jwt-auth`. With no flags it serves 127.0.0.1:8000 from memory with a demo user and
+//! prints three curl lines to try; see the README's "The example server" section for the rest:
+//!
+//! ```not_rust
 //! cargo run --example schedule_server -- users add alice --data-dir ./data
+//! cargo run --example schedule_server -- serve --data-dir ./data
 //! ```
 //!
 //! Files: `domain.rs` (schedule types and validation), `routes.rs` (`app(state) -> Router`),
