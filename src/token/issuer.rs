@@ -351,7 +351,8 @@ impl Issuer {
         self.edit(|i| i.issuer = Some(iss))
     }
 
-    /// A hook returning custom claims for a user, added after [`User::extra_claims`] (simplejwt:
+    /// A hook returning custom claims for a user, added after [`User::extra_claims`] in the map's
+    /// iteration order (sorted by name, unless serde_json's `preserve_order` is on) (simplejwt:
     /// overriding `get_token` in a `TokenObtainPairSerializer` subclass).
     #[must_use]
     pub fn claims(
