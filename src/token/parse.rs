@@ -442,6 +442,18 @@ mod tests {
     }
 
     #[test]
+    fn python_escape_messages() {
+        assert_eq!(
+            python_json_error("\"\\u12\""),
+            "Invalid \\uXXXX escape: line 1 column 3 (char 2)"
+        );
+        assert_eq!(
+            python_json_error("\"a\u{1}\""),
+            "Invalid control character at: line 1 column 3 (char 2)"
+        );
+    }
+
+    #[test]
     fn char_field_rules() {
         assert_eq!(char_field(None), Err("This field is required."));
         assert_eq!(
