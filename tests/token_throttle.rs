@@ -174,3 +174,38 @@ async fn sliding_obtain_shares_the_throttle() {
     assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
     assert_framing(&res);
 }
+
+#[tokio::test]
+async fn an_attacker_elsewhere_cannot_lock_the_owner_out() {
+    let env = env(TokenSettings::default());
+    for _ in 0..10 {
+        login(&env, from("192.0.2.66", BAD)).await;
+    }
+    assert_eq!(
+        login(&env, from("192.0.2.66", GOOD)).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The owner, from their own address, is not locked out.
+    assert_eq!(
+        login(&env, from("198.51.100.20", GOOD)).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_distributed_attack_on_one_account_is_stopped() {
+    let env = env(TokenSettings::default());
+    // 50 failures from 50 addresses, 1 each: no pair and no address reaches its limit.
+    for i in 0..50 {
+        let res = login(&env, from(&format!("10.1.0.{i}"), BAD)).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{i}");
+    }
+    let res = login(&env, from("10.1.1.1", GOOD)).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(res.header("retry-after"), Some("300"));
+    env.clock.advance(300);
+    assert_eq!(
+        login(&env, from("10.1.1.1", GOOD)).await.status,
+        StatusCode::OK
+    );
+}

@@ -106,8 +106,9 @@
 //!
 //! # Throttling
 //!
-//! Failed logins are counted per username and per client address ([`ClientAddr`]); past the
-//! threshold the obtain endpoints answer 429 `{"detail":"Request was throttled. Expected
+//! Failed logins are counted per username and client address, per username, and per client
+//! address ([`ClientAddr`], read from the request extensions; see its docs for axum); past a
+//! threshold ([`ThrottleSettings`]) the obtain endpoints answer 429 `{"detail":"Request was throttled. Expected
 //! available in N seconds."}` with `Retry-After: N`, before any password is checked.
 //!
 //! [`UserStore`]: crate::store::UserStore

@@ -341,7 +341,7 @@ async fn obtain<U: UserStore, R>(
         Err(e) => return store_failed(s, "user authentication", &e),
     };
     if let Some(t) = &s.throttle {
-        t.success(username);
+        t.success(username, client);
     }
     let body = if ep == Endpoint::SlidingObtain {
         match s.issuer.sliding_for_user(&user) {
