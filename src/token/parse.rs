@@ -480,6 +480,25 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics(body in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+                                ct in proptest::sample::select(vec![
+                                    "application/json", "application/x-www-form-urlencoded",
+                                    "multipart/form-data; boundary=a", "multipart/form-data; boundary=\"\"",
+                                    "text/plain", ""])) {
+            let _ = parse_body(Some(ct), &body);
+            if let Ok(text) = std::str::from_utf8(&body) {
+                let _ = python_json_error(text);
+            }
+        }
+
+        #[test]
+        fn multipart_never_panics(body in "(--a|\r\n|Content-Disposition: form-data; name=\"x\"|--|v){0,30}") {
+            let _ = parse_body(Some("multipart/form-data; boundary=a"), body.as_bytes());
+        }
+    }
+
     #[test]
     fn multipart_text_fields() {
         let body = b"--XX\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nalice\r\n--XX\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\"\r\n\r\nzz\r\n--XX\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\npw\r\n--XX--\r\n";
