@@ -164,9 +164,9 @@ async fn kid_header_and_lifetimes() {
     let issuer = Issuer::new(Keys::new(key))
         .unwrap()
         .clock(clock.clock())
-        .access_lifetime(Duration::from_secs(60))
+        .access_token_lifetime(Duration::from_secs(60))
         .unwrap()
-        .refresh_lifetime(Duration::from_secs(3600))
+        .refresh_token_lifetime(Duration::from_secs(3600))
         .unwrap();
     let pair = issuer
         .pair_for_user(&user("42", "zed", "pw", true))
@@ -186,7 +186,7 @@ async fn kid_header_and_lifetimes() {
     assert!(
         Issuer::new(keys())
             .unwrap()
-            .access_lifetime(Duration::ZERO)
+            .access_token_lifetime(Duration::ZERO)
             .is_err()
     );
     // IssuedToken's Debug hides the token.

@@ -59,10 +59,10 @@
 //!
 //! | simplejwt setting | here | default |
 //! |---|---|---|
-//! | `ACCESS_TOKEN_LIFETIME` | [`Issuer::access_lifetime`] | 5 minutes |
-//! | `REFRESH_TOKEN_LIFETIME` | [`Issuer::refresh_lifetime`] | 1 day |
-//! | `SLIDING_TOKEN_LIFETIME` | [`Issuer::sliding_lifetime`] | 5 minutes |
-//! | `SLIDING_TOKEN_REFRESH_LIFETIME` | [`Issuer::sliding_refresh_lifetime`] | 1 day |
+//! | `ACCESS_TOKEN_LIFETIME` | [`Issuer::access_token_lifetime`] | 5 minutes |
+//! | `REFRESH_TOKEN_LIFETIME` | [`Issuer::refresh_token_lifetime`] | 1 day |
+//! | `SLIDING_TOKEN_LIFETIME` | [`Issuer::sliding_token_lifetime`] | 5 minutes |
+//! | `SLIDING_TOKEN_REFRESH_LIFETIME` | [`Issuer::sliding_token_refresh_lifetime`] | 1 day |
 //! | `SIGNING_KEY`, `ALGORITHM` | the [`Keys`](crate::Keys) given to [`Issuer::new`] | — |
 //! | `AUDIENCE`, `ISSUER` | [`Issuer::audience`], [`Issuer::issuer`] (checked on decode too) | none |
 //! | `LEEWAY` | [`TokenSettings::leeway`] | 0 |
