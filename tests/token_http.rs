@@ -536,3 +536,34 @@ async fn axum_route_service_over_tcp() {
     assert!(r.contains("\r\nretry-after: 300\r\n"), "{r}");
     server.abort();
 }
+
+/// A request body that fails mid-stream (a client that hangs up) gets a JSON 400.
+#[tokio::test]
+async fn failing_request_body_is_400() {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    struct Broken;
+    impl http_body::Body for Broken {
+        type Data = bytes::Bytes;
+        type Error = std::io::Error;
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>> {
+            Poll::Ready(Some(Err(std::io::Error::other("connection reset"))))
+        }
+    }
+    let env = env(TokenSettings::default());
+    let req = Request::post("/")
+        .header("content-type", "application/json")
+        .body(Broken)
+        .unwrap();
+    let res = send(env.endpoints.obtain(), req).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        res.body,
+        r#"{"detail":"The request body could not be read."}"#
+    );
+    assert_framing(&res);
+}
