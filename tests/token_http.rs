@@ -263,6 +263,14 @@ async fn methods() {
     let v = res.json();
     assert_eq!(v["name"], "Token Obtain Pair");
     assert_eq!(v["parses"][0], "application/json");
+    assert!(res.body.ends_with(
+        r#""actions":{"POST":{"username":{"type":"string","required":true,"read_only":false,"label":"Username"},"password":{"type":"string","required":true,"read_only":false,"label":"Password"}}}}"#
+    ), "{}", res.body);
+    let req = Request::options("/").body(String::new()).unwrap();
+    let res = send(env.endpoints.refresh(), req).await;
+    assert!(res.body.ends_with(
+        r#""actions":{"POST":{"refresh":{"type":"string","required":true,"read_only":false,"label":"Refresh"},"access":{"type":"string","required":false,"read_only":true,"label":"Access"}}}}"#
+    ), "{}", res.body);
 }
 
 fn refresh_body(payload: &str) -> String {

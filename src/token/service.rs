@@ -72,6 +72,43 @@ impl Endpoint {
     }
 }
 
+/// DRF's `SimpleMetadata` description of a serializer field.
+fn field_info(name: &str, read_only: bool) -> String {
+    let label = name.replace('_', " ");
+    let mut chars = label.chars();
+    let label: String = chars
+        .next()
+        .map(|c| {
+            c.to_uppercase()
+                .chain(chars.flat_map(char::to_lowercase))
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        r#"{}:{{"type":"string","required":{},"read_only":{},"label":{}}}"#,
+        reply::json_str(name),
+        !read_only,
+        read_only,
+        reply::json_str(&label)
+    )
+}
+
+/// The `actions.POST` object of DRF's OPTIONS response: the serializer's fields in order.
+fn post_fields(ep: Endpoint, username_field: &str) -> String {
+    let fields = match ep {
+        Endpoint::Obtain | Endpoint::SlidingObtain => {
+            vec![
+                field_info(username_field, false),
+                field_info("password", false),
+            ]
+        }
+        Endpoint::Refresh => vec![field_info("refresh", false), field_info("access", true)],
+        Endpoint::Blacklist => vec![field_info("refresh", false)],
+        Endpoint::Verify | Endpoint::SlidingRefresh => vec![field_info("token", false)],
+    };
+    format!("{{{}}}", fields.join(","))
+}
+
 /// State shared by all services of one [`TokenEndpoints`](super::TokenEndpoints).
 pub(crate) struct Shared<U, R> {
     pub(crate) issuer: Issuer,
@@ -216,9 +253,10 @@ where
     let realm = &s.realm;
     if req.method() == Method::OPTIONS {
         let body = format!(
-            r#"{{"name":{},"description":{},"renders":["application/json"],"parses":["application/json","application/x-www-form-urlencoded","multipart/form-data"]}}"#,
+            r#"{{"name":{},"description":{},"renders":["application/json"],"parses":["application/json","application/x-www-form-urlencoded","multipart/form-data"],"actions":{{"POST":{}}}}}"#,
             reply::json_str(ep.name()),
-            reply::json_str(ep.description())
+            reply::json_str(ep.description()),
+            post_fields(ep, &s.settings.username_field),
         );
         return reply::respond(StatusCode::OK, body, realm);
     }
