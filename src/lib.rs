@@ -90,6 +90,9 @@ pub mod verify;
 
 #[cfg(feature = "token")]
 #[cfg_attr(docsrs, doc(cfg(feature = "token")))]
+pub mod password;
+#[cfg(feature = "token")]
+#[cfg_attr(docsrs, doc(cfg(feature = "token")))]
 pub mod store;
 
 #[cfg(feature = "token")]

@@ -34,7 +34,7 @@ fn header(token: &str) -> String {
 
 #[tokio::test]
 async fn obtain_pair_claims_in_simplejwt_order() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     let res = send(env.endpoints.obtain(), json(ALICE)).await;
     assert_eq!(res.status, StatusCode::OK);
     assert!(
@@ -84,14 +84,13 @@ async fn refresh_mints_access_from_now_and_copies_custom_claims() {
                 m.insert("user_id".into(), json!("0"));
                 m
             })
-    });
-    let mut alice = user("1", "alice", "wonderland-42", true);
-    alice.extra_claims.insert("role".into(), json!("admin"));
-    alice.extra_claims.insert("org".into(), json!({"id": 7}));
-    alice
-        .extra_claims
-        .insert("token_type".into(), json!("access"));
-    env.users.add(alice);
+    })
+    .await;
+    let mut claims = serde_json::Map::new();
+    claims.insert("role".into(), json!("admin"));
+    claims.insert("org".into(), json!({"id": 7}));
+    claims.insert("token_type".into(), json!("access"));
+    env.users.set_claims("1", claims).await;
 
     // Extra body fields never become claims.
     let body =
@@ -141,8 +140,8 @@ async fn refresh_mints_access_from_now_and_copies_custom_claims() {
         )
     );
     assert_ne!(old_jti, new_jti);
-    assert!(env.revocations.revoked(&old_jti));
-    assert!(!env.revocations.revoked(&new_jti));
+    assert!(env.revocations.is_revoked_sync(&old_jti));
+    assert!(!env.revocations.is_revoked_sync(&new_jti));
 
     // The audience is enforced on decode: a verifier without it rejects, with it accepts.
     let v = Verifier::new(keys()).clock(env.clock.clock());
@@ -196,7 +195,7 @@ async fn kid_header_and_lifetimes() {
 
 #[tokio::test]
 async fn sliding_tokens() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     let res = send(env.endpoints.sliding_obtain(), json(ALICE)).await;
     assert_eq!(res.status, StatusCode::OK);
     assert_framing(&res);
@@ -247,7 +246,7 @@ async fn sliding_tokens() {
 
 #[tokio::test]
 async fn sliding_refresh_errors() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     let now = T0;
     let mk = |extra: &str| {
         mint_raw(&format!(
@@ -277,7 +276,7 @@ async fn sliding_refresh_errors() {
     }
     // Inactive user: refused like a refresh.
     let tok = mk(&format!(r#","refresh_exp":{}"#, now + 10));
-    env.users.set_active("1", false);
+    env.users.set_active("1", false).await;
     let res = send(
         env.endpoints.sliding_refresh(),
         json(&format!(r#"{{"token":"{tok}"}}"#)),
@@ -289,7 +288,7 @@ async fn sliding_refresh_errors() {
         r#"{"detail":"No active account found for the given token."}"#
     );
     // Revoked sliding token.
-    env.users.set_active("1", true);
+    env.users.set_active("1", true).await;
     use tower_jwt_auth::store::RevocationStore;
     env.revocations
         .revoke_if_absent("0123456789abcdef0123456789abcdef", now + 300)

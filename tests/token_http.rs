@@ -21,7 +21,7 @@ async fn obtain(env: &Env, req: Request<String>) -> Res {
 
 #[tokio::test]
 async fn unsupported_media_types_are_415() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     for (ct, want) in [
         (
             Some("text/plain"),
@@ -47,7 +47,7 @@ async fn unsupported_media_types_are_415() {
 
 #[tokio::test]
 async fn bodies_over_16_kib_are_413() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     let big = format!(
         r#"{{"username":"alice","password":"{}"}}"#,
         "x".repeat(17 * 1024)
@@ -78,7 +78,7 @@ async fn bodies_over_16_kib_are_413() {
 
 #[tokio::test]
 async fn form_and_multipart_bodies() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     let form = Some("application/x-www-form-urlencoded");
     let res = obtain(
         &env,
@@ -111,8 +111,8 @@ async fn form_and_multipart_bodies() {
 
 #[tokio::test]
 async fn drf_field_errors() {
-    let env = env(TokenSettings::default());
-    env.users.add(user("3", "4711", "12345", true));
+    let env = env(TokenSettings::default()).await;
+    env.users.add("4711", "12345", true).await;
     let cases: &[(&str, StatusCode, &str)] = &[
         (
             r#"{"username":true,"password":{}}"#,
@@ -212,7 +212,7 @@ async fn drf_field_errors() {
 
 #[tokio::test]
 async fn hostile_json_never_5xx() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     for body in [
         "[".repeat(10_000),
         "{\"a\":".repeat(3000),
@@ -241,7 +241,7 @@ async fn hostile_json_never_5xx() {
 
 #[tokio::test]
 async fn methods() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     for m in ["GET", "PUT", "DELETE", "PATCH", "HEAD"] {
         let req = Request::builder()
             .method(m)
@@ -280,7 +280,7 @@ fn refresh_body(payload: &str) -> String {
 /// WIRE §2.7: simplejwt's 500s are 401s here.
 #[tokio::test]
 async fn simplejwt_500s_are_401s() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     let exp = T0 + 100;
     let cases = [
         // 1. refresh token of a non-existent user.
@@ -345,17 +345,17 @@ async fn simplejwt_500s_are_401s() {
 
 #[tokio::test]
 async fn deleted_and_deactivated_users_cannot_refresh() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     let pair = obtain(&env, json(ALICE)).await;
     let body = format!(r#"{{"refresh":"{}"}}"#, pair.token("refresh"));
-    env.users.set_active("1", false);
+    env.users.set_active("1", false).await;
     let res = send(env.endpoints.refresh(), json(&body)).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         res.body,
         r#"{"detail":"No active account found for the given token."}"#
     );
-    env.users.remove("1");
+    env.users.remove("1").await;
     let res = send(env.endpoints.refresh(), json(&body)).await;
     assert_eq!(
         res.body,
@@ -372,7 +372,7 @@ async fn deleted_and_deactivated_users_cannot_refresh() {
 
 #[tokio::test]
 async fn store_failures_are_503_json() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     let pair = obtain(&env, json(ALICE)).await;
     env.users.fail.store(true, Ordering::SeqCst);
     let res = obtain(&env, json(ALICE)).await;
@@ -393,7 +393,7 @@ async fn store_failures_are_503_json() {
 async fn verify_blacklist_option() {
     let mut s = TokenSettings::default();
     s.verify_blacklist = VerifyBlacklist::Always;
-    let env1 = env(s);
+    let env1 = env(s).await;
     let pair = obtain(&env1, json(ALICE)).await;
     let refresh = pair.token("refresh");
     let res = send(
@@ -412,7 +412,7 @@ async fn verify_blacklist_option() {
 
     let mut s = TokenSettings::rotating();
     s.verify_blacklist = VerifyBlacklist::Never;
-    let env = env(s);
+    let env = env(s).await;
     let pair = obtain(&env, json(ALICE)).await;
     let refresh = pair.token("refresh");
     send(
@@ -432,7 +432,7 @@ async fn verify_blacklist_option() {
 async fn rotation_without_blacklist_keeps_the_old_token_valid() {
     let mut s = TokenSettings::default();
     s.rotate_refresh_tokens = true;
-    let env = env(s);
+    let env = env(s).await;
     let pair = obtain(&env, json(ALICE)).await;
     let body = format!(r#"{{"refresh":"{}"}}"#, pair.token("refresh"));
     for _ in 0..2 {
@@ -444,7 +444,7 @@ async fn rotation_without_blacklist_keeps_the_old_token_valid() {
 
 #[tokio::test]
 async fn refresh_token_field_is_trimmed_and_typed() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     let pair = obtain(&env, json(ALICE)).await;
     let res = send(
         env.endpoints.refresh(),
@@ -481,7 +481,7 @@ async fn axum_route_service_over_tcp() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tower_jwt_auth::ClientAddr;
 
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     let e = &env.endpoints;
     let app = axum::Router::new()
         .route_service("/api/token/", e.obtain())
@@ -562,7 +562,7 @@ async fn failing_request_body_is_400() {
             Poll::Ready(Some(Err(std::io::Error::other("connection reset"))))
         }
     }
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     let req = Request::post("/")
         .header("content-type", "application/json")
         .body(Broken)
@@ -574,4 +574,41 @@ async fn failing_request_body_is_400() {
         r#"{"detail":"The request body could not be read."}"#
     );
     assert_framing(&res);
+}
+
+/// Input the stores refuse is the client's error, not a 503: a password over the hasher's 4 KiB
+/// cap is a failed login, an over-long `jti` an invalid token.
+#[tokio::test]
+async fn store_refusals_are_4xx() {
+    let env = env(TokenSettings::default()).await;
+    let body = format!(
+        r#"{{"username":"alice","password":"{}"}}"#,
+        "p".repeat(5000)
+    );
+    let res = obtain(&env, json(&body)).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.body,
+        r#"{"detail":"No active account found with the given credentials"}"#
+    );
+    let payload = format!(
+        r#"{{"token_type":"refresh","exp":{},"iat":{T0},"jti":"{}","user_id":"1"}}"#,
+        T0 + 100,
+        "j".repeat(2000)
+    );
+    let res = send(env.endpoints.blacklist(), json(&refresh_body(&payload))).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.body,
+        r#"{"detail":"Token is invalid","code":"token_not_valid"}"#
+    );
+    let mut s = TokenSettings::rotating();
+    s.throttle = None;
+    let env = env_with(s, |i| i).await;
+    let res = send(env.endpoints.refresh(), json(&refresh_body(&payload))).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.body,
+        r#"{"detail":"Token is invalid","code":"token_not_valid"}"#
+    );
 }

@@ -68,7 +68,7 @@ async fn pyjwt_minted_tokens_work_here() {
     assert_eq!(keys().encode(&payload).unwrap(), access);
 
     // The services accept them too.
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     env.clock.set(now + 1);
     let res = send(
         env.endpoints.refresh(),
@@ -106,14 +106,9 @@ print(json.dumps(p, separators=(",", ":")))
 async fn tokens_minted_here_decode_in_pyjwt() {
     // PyJWT checks exp and iat against the real clock.
     let issuer = Issuer::new(keys()).unwrap().clock(Clock::system());
-    let users = Users::transcript();
-    let endpoints = TokenEndpoints::new(
-        issuer,
-        users,
-        Revocations::default(),
-        TokenSettings::rotating(),
-    )
-    .unwrap();
+    let users = Users::transcript().await;
+    let endpoints =
+        TokenEndpoints::new(issuer, users, Revocations::new(), TokenSettings::rotating()).unwrap();
     let res = send(
         endpoints.obtain(),
         json(r#"{"username":"alice","password":"wonderland-42"}"#),

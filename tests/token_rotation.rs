@@ -15,7 +15,7 @@ const ALICE: &str = r#"{"username":"alice","password":"wonderland-42"}"#;
 const BLACKLISTED: &str = r#"{"detail":"Token is blacklisted","code":"token_not_valid"}"#;
 
 async fn race(n: usize, settings: TokenSettings) -> (Env, Vec<Res>) {
-    let env = env(settings);
+    let env = env(settings).await;
     let pair = send(env.endpoints.obtain(), json(ALICE)).await;
     let body = format!(r#"{{"refresh":"{}"}}"#, pair.token("refresh"));
     let barrier = Arc::new(Barrier::new(n));
@@ -102,7 +102,7 @@ async fn rotation_race_without_family_revocation() {
 
 #[tokio::test]
 async fn reuse_revokes_the_family() {
-    let env = env(TokenSettings::rotating());
+    let env = env(TokenSettings::rotating()).await;
     let pair = send(env.endpoints.obtain(), json(ALICE)).await;
     let a = pair.token("refresh");
     let r1 = send(

@@ -29,7 +29,7 @@ async fn login(env: &Env, req: Request<String>) -> Res {
 
 #[tokio::test]
 async fn a_burst_of_30_is_stopped() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     let mut statuses = Vec::new();
     for _ in 0..30 {
         let res = login(&env, json(BAD)).await;
@@ -64,7 +64,7 @@ async fn a_burst_of_30_is_stopped() {
 
 #[tokio::test]
 async fn two_typos_are_fine_and_success_resets() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     for _ in 0..2 {
         assert_eq!(
             login(&env, json(BAD)).await.status,
@@ -96,7 +96,7 @@ async fn two_typos_are_fine_and_success_resets() {
 
 #[tokio::test]
 async fn failures_age_out_of_the_window() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     for _ in 0..4 {
         login(&env, json(BAD)).await;
     }
@@ -116,7 +116,7 @@ async fn failures_age_out_of_the_window() {
 
 #[tokio::test]
 async fn per_client_address() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     // 20 failures over 20 usernames from one address (a credential-stuffing sweep).
     for i in 0..20 {
         let body = format!(r#"{{"username":"user{i}","password":"x"}}"#);
@@ -154,7 +154,7 @@ async fn per_client_address() {
 async fn throttling_can_be_disabled() {
     let mut s = TokenSettings::default();
     s.throttle = None;
-    let env = env(s);
+    let env = env(s).await;
     for _ in 0..30 {
         assert_eq!(
             login(&env, json(BAD)).await.status,
@@ -166,7 +166,7 @@ async fn throttling_can_be_disabled() {
 
 #[tokio::test]
 async fn sliding_obtain_shares_the_throttle() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     for _ in 0..5 {
         login(&env, json(BAD)).await;
     }
@@ -177,7 +177,7 @@ async fn sliding_obtain_shares_the_throttle() {
 
 #[tokio::test]
 async fn an_attacker_elsewhere_cannot_lock_the_owner_out() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     for _ in 0..10 {
         login(&env, from("192.0.2.66", BAD)).await;
     }
@@ -194,7 +194,7 @@ async fn an_attacker_elsewhere_cannot_lock_the_owner_out() {
 
 #[tokio::test]
 async fn a_distributed_attack_on_one_account_is_stopped() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     // 50 failures from 50 addresses, 1 each: no pair and no address reaches its limit.
     for i in 0..50 {
         let res = login(&env, from(&format!("10.1.0.{i}"), BAD)).await;

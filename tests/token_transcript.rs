@@ -115,7 +115,7 @@ fn expected_iat(ex: &Value) -> Option<i64> {
 
 async fn replay(part: &str, settings: TokenSettings, skip: &[u64], max_n: u64) -> usize {
     let t = transcript();
-    let env = env(settings);
+    let env = env(settings).await;
     let mut replayed = 0;
     for ex in t[part].as_array().unwrap() {
         let n = ex["n"].as_u64().unwrap();
@@ -189,7 +189,7 @@ fn exchange(part: &str, n: u64) -> Value {
 /// WIRE §2.7 case 2 (T#27): a validly signed refresh token without `jti` is a 401, not a 500.
 #[tokio::test]
 async fn t27_refresh_without_jti_is_401() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     let res = dispatch(&env, &exchange("part1_default_settings", 27)).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -202,7 +202,7 @@ async fn t27_refresh_without_jti_is_401() {
 /// WIRE §2.7 case 1 (T#28): a refresh token of a non-existent user is a 401, not a 500.
 #[tokio::test]
 async fn t28_refresh_of_missing_user_is_401() {
-    let env = env(TokenSettings::default());
+    let env = env(TokenSettings::default()).await;
     let res = dispatch(&env, &exchange("part1_default_settings", 28)).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(

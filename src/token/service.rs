@@ -232,7 +232,12 @@ services! {
     SlidingTokenRefresh => SlidingRefresh,
 }
 
+/// A store error: input the store refuses (a `jti` it cannot hold) is the client's problem,
+/// "Token is invalid"; anything else is ours, a 503.
 fn store_failed<U, R>(s: &Shared<U, R>, what: &str, err: &StoreError) -> TokenResponse {
+    if matches!(err, StoreError::Invalid(_)) {
+        return reply::token_error(&AuthError::new(AuthErrorKind::InvalidClaim), &s.realm);
+    }
     tracing::error!(error = %err, "{what} failed");
     reply::unavailable(&s.realm)
 }
@@ -366,7 +371,8 @@ async fn obtain<U: UserStore, R>(
     }
     let user = match s.users.authenticate(username, password).await {
         Ok(Some(u)) if u.is_active => u,
-        Ok(_) => {
+        // Ok(None), an inactive user, or input the store refuses (an over-long password).
+        Ok(_) | Err(StoreError::Invalid(_)) => {
             if let Some(t) = &s.throttle {
                 t.failure(username, client);
             }
@@ -416,7 +422,7 @@ async fn check_user<U: UserStore, R>(
     };
     match s.users.get(id).await {
         Ok(Some(u)) if u.is_active => Ok(()),
-        Ok(_) => Err(reply::respond(
+        Ok(_) | Err(StoreError::Invalid(_)) => Err(reply::respond(
             StatusCode::UNAUTHORIZED,
             reply::detail(NO_ACCOUNT_TOKEN),
             &s.realm,

@@ -2,17 +2,17 @@
 //! stores are tested on their own), a settable clock, and a request helper.
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
-use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
-use tower_jwt_auth::store::{RevocationStore, Rotation, StoreError, User, UserStore};
+use tower_jwt_auth::password::PasswordHasher;
+use tower_jwt_auth::store::{MemoryRevocationStore, MemoryUserStore, StoreError, User, UserStore};
 use tower_jwt_auth::token::{Issuer, TokenEndpoints, TokenSettings};
 use tower_jwt_auth::{Clock, Keys, UserId};
 
@@ -54,37 +54,64 @@ pub fn user(id: &str, name: &str, password: &str, active: bool) -> User {
         id: UserId::from(id),
         username: name.into(),
         is_active: active,
-        password_hash: format!("plain${password}"),
+        password_hash: format!("unused:{password}"),
         extra_claims: Default::default(),
     }
 }
 
-/// Users keyed by id; the "hash" is the plain password (a test double only).
-#[derive(Clone, Debug, Default)]
+/// The crate's `MemoryUserStore` (with cheap argon2 parameters, tests only), plus a switch that
+/// makes every call fail, to test the 503 path.
+#[derive(Clone, Debug)]
 pub struct Users {
-    pub users: Arc<Mutex<HashMap<String, User>>>,
+    pub store: MemoryUserStore,
     pub fail: Arc<AtomicBool>,
 }
 
 impl Users {
-    /// The transcript's users: alice (1, active), dormant (2, inactive).
-    pub fn transcript() -> Self {
-        let u = Self::default();
-        u.add(user("1", "alice", "wonderland-42", true));
-        u.add(user("2", "dormant", "sleepy-hollow-7", false));
-        u
-    }
-    pub fn add(&self, u: User) {
-        self.users.lock().unwrap().insert(u.id.to_string(), u);
-    }
-    pub fn remove(&self, id: &str) {
-        self.users.lock().unwrap().remove(id);
-    }
-    pub fn set_active(&self, id: &str, active: bool) {
-        if let Some(u) = self.users.lock().unwrap().get_mut(id) {
-            u.is_active = active;
+    pub fn new() -> Self {
+        let hasher = PasswordHasher::with_params(64, 1, 1, 4).unwrap();
+        Self {
+            store: MemoryUserStore::with_hasher(hasher).upgrade_on_login(false),
+            fail: Arc::new(AtomicBool::new(false)),
         }
     }
+
+    /// The transcript's users: alice (id 1, active), dormant (id 2, inactive).
+    pub async fn transcript() -> Self {
+        let u = Self::new();
+        let alice = u.add("alice", "wonderland-42", true).await;
+        assert_eq!(alice.id.as_str(), "1");
+        let dormant = u.add("dormant", "sleepy-hollow-7", false).await;
+        assert_eq!(dormant.id.as_str(), "2");
+        u
+    }
+
+    pub async fn add(&self, name: &str, password: &str, active: bool) -> User {
+        self.store.add_user(name, password, active).await.unwrap()
+    }
+
+    pub async fn set_active(&self, id: &str, active: bool) {
+        assert!(
+            self.store
+                .set_active(&UserId::from(id), active)
+                .await
+                .unwrap()
+        );
+    }
+
+    pub async fn remove(&self, id: &str) {
+        assert!(self.store.remove(&UserId::from(id)).await.unwrap());
+    }
+
+    pub async fn set_claims(&self, id: &str, claims: serde_json::Map<String, serde_json::Value>) {
+        assert!(
+            self.store
+                .set_extra_claims(&UserId::from(id), claims)
+                .await
+                .unwrap()
+        );
+    }
+
     fn check(&self) -> Result<(), StoreError> {
         if self.fail.load(Ordering::SeqCst) {
             return Err(StoreError::Other("test double told to fail".into()));
@@ -100,90 +127,17 @@ impl UserStore for Users {
         password: &str,
     ) -> Result<Option<User>, StoreError> {
         self.check()?;
-        let users = self.users.lock().unwrap();
-        Ok(users
-            .values()
-            .find(|u| u.username == username && u.password_hash == format!("plain${password}"))
-            .cloned())
+        self.store.authenticate(username, password).await
     }
 
     async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         self.check()?;
-        Ok(self.users.lock().unwrap().get(id.as_str()).cloned())
+        self.store.get(id).await
     }
 }
 
-#[derive(Debug, Default)]
-struct RevState {
-    revoked: HashSet<String>,
-    family_of: HashMap<String, u64>,
-    revoked_families: HashSet<u64>,
-    next_family: u64,
-}
-
-impl RevState {
-    fn revoked(&self, jti: &str) -> bool {
-        self.revoked.contains(jti)
-            || self
-                .family_of
-                .get(jti)
-                .is_some_and(|f| self.revoked_families.contains(f))
-    }
-    fn family(&mut self, jti: &str) -> u64 {
-        if let Some(f) = self.family_of.get(jti) {
-            return *f;
-        }
-        self.next_family += 1;
-        let f = self.next_family;
-        self.family_of.insert(jti.to_owned(), f);
-        f
-    }
-}
-
-/// An in-memory revocation store with atomic rotate and family revocation (a test double).
-#[derive(Clone, Debug, Default)]
-pub struct Revocations {
-    state: Arc<Mutex<RevState>>,
-}
-
-impl Revocations {
-    pub fn revoked(&self, jti: &str) -> bool {
-        self.state.lock().unwrap().revoked(jti)
-    }
-}
-
-impl RevocationStore for Revocations {
-    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        Ok(self.state.lock().unwrap().revoked(jti))
-    }
-
-    async fn revoke_if_absent(&self, jti: &str, _exp: i64) -> Result<bool, StoreError> {
-        let mut s = self.state.lock().unwrap();
-        if s.revoked(jti) {
-            return Ok(false);
-        }
-        s.revoked.insert(jti.to_owned());
-        Ok(true)
-    }
-
-    async fn rotate(
-        &self,
-        old: &str,
-        _old_exp: i64,
-        new: &str,
-        _new_exp: i64,
-    ) -> Result<Rotation, StoreError> {
-        let mut s = self.state.lock().unwrap();
-        let fam = s.family(old);
-        if s.revoked(old) {
-            s.revoked_families.insert(fam);
-            return Ok(Rotation::Reused);
-        }
-        s.revoked.insert(old.to_owned());
-        s.family_of.insert(new.to_owned(), fam);
-        Ok(Rotation::Rotated)
-    }
-}
+/// The crate's in-memory revocation store.
+pub type Revocations = MemoryRevocationStore;
 
 pub type Endpoints = TokenEndpoints<Users, Revocations>;
 
@@ -194,10 +148,10 @@ pub struct Env {
     pub endpoints: Endpoints,
 }
 
-pub fn env_with(settings: TokenSettings, issuer: impl FnOnce(Issuer) -> Issuer) -> Env {
+pub async fn env_with(settings: TokenSettings, issuer: impl FnOnce(Issuer) -> Issuer) -> Env {
     let clock = TestClock::new(T0);
-    let users = Users::transcript();
-    let revocations = Revocations::default();
+    let users = Users::transcript().await;
+    let revocations = Revocations::new().with_clock(clock.clock());
     let iss = issuer(Issuer::new(keys()).unwrap().clock(clock.clock()));
     let endpoints = TokenEndpoints::new(iss, users.clone(), revocations.clone(), settings).unwrap();
     Env {
@@ -208,8 +162,8 @@ pub fn env_with(settings: TokenSettings, issuer: impl FnOnce(Issuer) -> Issuer) 
     }
 }
 
-pub fn env(settings: TokenSettings) -> Env {
-    env_with(settings, |i| i)
+pub async fn env(settings: TokenSettings) -> Env {
+    env_with(settings, |i| i).await
 }
 
 /// A finished response: status, headers, body text.
