@@ -1,11 +1,11 @@
 //! The claims of issued tokens, decoded and compared as raw JSON (key order included), WIRE §3.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+mod token_common;
 
 use std::time::Duration;
 
-use common::*;
+use token_common::*;
 use http::StatusCode;
 use serde_json::{Value, json};
 use tower_jwt_auth::token::{Issuer, TokenSettings};

@@ -3,11 +3,11 @@
 //! and a real axum server.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+mod token_common;
 
 use std::sync::atomic::Ordering;
 
-use common::*;
+use token_common::*;
 use http::{Request, StatusCode};
 use tower_jwt_auth::token::{TokenSettings, VerifyBlacklist};
 

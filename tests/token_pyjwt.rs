@@ -5,11 +5,11 @@
 //! why they are skipped; with python3 but without PyJWT they fail.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+mod token_common;
 
 use std::process::Command;
 
-use common::*;
+use token_common::*;
 use http::StatusCode;
 use tower_jwt_auth::token::{Issuer, TokenEndpoints, TokenSettings};
 use tower_jwt_auth::{Clock, SimpleJwtClaims, TokenPayload, TokenType, Verifier};

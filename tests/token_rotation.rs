@@ -2,11 +2,11 @@
 //! detection with family revocation (RFC 9700 §4.14).
 #![allow(clippy::unwrap_used)]
 
-mod common;
+mod token_common;
 
 use std::sync::Arc;
 
-use common::*;
+use token_common::*;
 use http::StatusCode;
 use tokio::sync::Barrier;
 use tower_jwt_auth::token::TokenSettings;

@@ -1,11 +1,11 @@
 //! Login throttling: 429 + `Retry-After` past the threshold, per account and per client address.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+mod token_common;
 
 use std::net::{IpAddr, SocketAddr};
 
-use common::*;
+use token_common::*;
 use http::{Request, StatusCode};
 use tower_jwt_auth::ClientAddr;
 use tower_jwt_auth::token::TokenSettings;

@@ -5,9 +5,9 @@
 //! and a fixed clock makes their `exp`/`iat` valid here.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+mod token_common;
 
-use common::*;
+use token_common::*;
 use http::{Request, StatusCode};
 use serde_json::Value;
 use tower_jwt_auth::token::TokenSettings;
