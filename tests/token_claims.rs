@@ -5,9 +5,9 @@ mod token_common;
 
 use std::time::Duration;
 
-use token_common::*;
 use http::StatusCode;
 use serde_json::{Value, json};
+use token_common::*;
 use tower_jwt_auth::token::{Issuer, TokenSettings};
 use tower_jwt_auth::{Algorithm, Key, Keys, SimpleJwtClaims, TokenPayload, TokenType, Verifier};
 

@@ -7,8 +7,8 @@ mod token_common;
 
 use std::sync::atomic::Ordering;
 
-use token_common::*;
 use http::{Request, StatusCode};
+use token_common::*;
 use tower_jwt_auth::token::{TokenSettings, VerifyBlacklist};
 
 const ALICE: &str = r#"{"username":"alice","password":"wonderland-42"}"#;

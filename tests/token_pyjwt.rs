@@ -9,8 +9,8 @@ mod token_common;
 
 use std::process::Command;
 
-use token_common::*;
 use http::StatusCode;
+use token_common::*;
 use tower_jwt_auth::token::{Issuer, TokenEndpoints, TokenSettings};
 use tower_jwt_auth::{Clock, SimpleJwtClaims, TokenPayload, TokenType, Verifier};
 

@@ -6,8 +6,8 @@ mod token_common;
 
 use std::sync::Arc;
 
-use token_common::*;
 use http::StatusCode;
+use token_common::*;
 use tokio::sync::Barrier;
 use tower_jwt_auth::token::TokenSettings;
 

@@ -5,8 +5,8 @@ mod token_common;
 
 use std::net::{IpAddr, SocketAddr};
 
-use token_common::*;
 use http::{Request, StatusCode};
+use token_common::*;
 use tower_jwt_auth::ClientAddr;
 use tower_jwt_auth::token::TokenSettings;
 

@@ -7,9 +7,9 @@
 
 mod token_common;
 
-use token_common::*;
 use http::{Request, StatusCode};
 use serde_json::Value;
+use token_common::*;
 use tower_jwt_auth::token::TokenSettings;
 use tower_jwt_auth::{JwtAuthLayer, SimpleJwtClaims, TokenPayload, Verifier};
 
