@@ -191,8 +191,8 @@ async fn run<U: UserStore, R: RevocationStore>(
     demo: Option<Demo>,
 ) -> Result<(), BoxError> {
     let issuer = Issuer::new(keys.clone())?
-        .access_lifetime(Duration::from_secs(args.access_lifetime))?
-        .refresh_lifetime(Duration::from_secs(args.refresh_lifetime))?;
+        .access_token_lifetime(Duration::from_secs(args.access_lifetime))?
+        .refresh_token_lifetime(Duration::from_secs(args.refresh_lifetime))?;
     let mut settings = TokenSettings::default();
     settings.rotate_refresh_tokens = args.rotate_refresh_tokens;
     settings.blacklist_after_rotation = args.blacklist_after_rotation;

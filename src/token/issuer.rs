@@ -197,10 +197,10 @@ pub struct Issuer {
 struct IssuerInner {
     keys: Keys,
     clock: Clock,
-    access_lifetime: i64,
-    refresh_lifetime: i64,
-    sliding_lifetime: i64,
-    sliding_refresh_lifetime: i64,
+    access_token_lifetime: i64,
+    refresh_token_lifetime: i64,
+    sliding_token_lifetime: i64,
+    sliding_token_refresh_lifetime: i64,
     audience: Option<Value>,
     issuer: Option<String>,
     hook: Option<ClaimsHook>,
@@ -212,10 +212,13 @@ impl fmt::Debug for Issuer {
         f.debug_struct("Issuer")
             .field("keys", &i.keys)
             .field("clock", &i.clock)
-            .field("access_lifetime", &i.access_lifetime)
-            .field("refresh_lifetime", &i.refresh_lifetime)
-            .field("sliding_lifetime", &i.sliding_lifetime)
-            .field("sliding_refresh_lifetime", &i.sliding_refresh_lifetime)
+            .field("access_token_lifetime", &i.access_token_lifetime)
+            .field("refresh_token_lifetime", &i.refresh_token_lifetime)
+            .field("sliding_token_lifetime", &i.sliding_token_lifetime)
+            .field(
+                "sliding_token_refresh_lifetime",
+                &i.sliding_token_refresh_lifetime,
+            )
             .field("audience", &i.audience)
             .field("issuer", &i.issuer)
             .field("hook", &i.hook.as_ref().map(|_| ".."))
@@ -268,10 +271,10 @@ impl Issuer {
             inner: Arc::new(IssuerInner {
                 keys,
                 clock: Clock::system(),
-                access_lifetime: 300,
-                refresh_lifetime: 86_400,
-                sliding_lifetime: 300,
-                sliding_refresh_lifetime: 86_400,
+                access_token_lifetime: 300,
+                refresh_token_lifetime: 86_400,
+                sliding_token_lifetime: 300,
+                sliding_token_refresh_lifetime: 86_400,
                 audience: None,
                 issuer: None,
                 hook: None,
@@ -304,36 +307,36 @@ impl Issuer {
     ///
     /// # Errors
     /// [`ConfigError::Invalid`] for zero or more than 100 years.
-    pub fn access_lifetime(self, d: Duration) -> Result<Self, ConfigError> {
+    pub fn access_token_lifetime(self, d: Duration) -> Result<Self, ConfigError> {
         let s = secs(d)?;
-        Ok(self.edit(|i| i.access_lifetime = s))
+        Ok(self.edit(|i| i.access_token_lifetime = s))
     }
 
     /// simplejwt's `REFRESH_TOKEN_LIFETIME` (default 1 day).
     ///
     /// # Errors
-    /// As [`Issuer::access_lifetime`].
-    pub fn refresh_lifetime(self, d: Duration) -> Result<Self, ConfigError> {
+    /// As [`Issuer::access_token_lifetime`].
+    pub fn refresh_token_lifetime(self, d: Duration) -> Result<Self, ConfigError> {
         let s = secs(d)?;
-        Ok(self.edit(|i| i.refresh_lifetime = s))
+        Ok(self.edit(|i| i.refresh_token_lifetime = s))
     }
 
     /// simplejwt's `SLIDING_TOKEN_LIFETIME` (default 5 minutes).
     ///
     /// # Errors
-    /// As [`Issuer::access_lifetime`].
-    pub fn sliding_lifetime(self, d: Duration) -> Result<Self, ConfigError> {
+    /// As [`Issuer::access_token_lifetime`].
+    pub fn sliding_token_lifetime(self, d: Duration) -> Result<Self, ConfigError> {
         let s = secs(d)?;
-        Ok(self.edit(|i| i.sliding_lifetime = s))
+        Ok(self.edit(|i| i.sliding_token_lifetime = s))
     }
 
     /// simplejwt's `SLIDING_TOKEN_REFRESH_LIFETIME` (default 1 day).
     ///
     /// # Errors
-    /// As [`Issuer::access_lifetime`].
-    pub fn sliding_refresh_lifetime(self, d: Duration) -> Result<Self, ConfigError> {
+    /// As [`Issuer::access_token_lifetime`].
+    pub fn sliding_token_refresh_lifetime(self, d: Duration) -> Result<Self, ConfigError> {
         let s = secs(d)?;
-        Ok(self.edit(|i| i.sliding_refresh_lifetime = s))
+        Ok(self.edit(|i| i.sliding_token_refresh_lifetime = s))
     }
 
     /// simplejwt's `AUDIENCE`: an `aud` claim appended to every token. Configure the same
@@ -351,7 +354,8 @@ impl Issuer {
         self.edit(|i| i.issuer = Some(iss))
     }
 
-    /// A hook returning custom claims for a user, added after [`User::extra_claims`] (simplejwt:
+    /// A hook returning custom claims for a user, added after [`User::extra_claims`] in the map's
+    /// iteration order (sorted by name, unless serde_json's `preserve_order` is on) (simplejwt:
     /// overriding `get_token` in a `TokenObtainPairSerializer` subclass).
     #[must_use]
     pub fn claims(
@@ -373,13 +377,13 @@ impl Issuer {
     }
 
     /// The access token lifetime in seconds.
-    pub fn access_lifetime_secs(&self) -> i64 {
-        self.inner.access_lifetime
+    pub fn access_token_lifetime_secs(&self) -> i64 {
+        self.inner.access_token_lifetime
     }
 
     /// The refresh token lifetime in seconds.
-    pub fn refresh_lifetime_secs(&self) -> i64 {
-        self.inner.refresh_lifetime
+    pub fn refresh_token_lifetime_secs(&self) -> i64 {
+        self.inner.refresh_token_lifetime
     }
 
     /// The current time by the issuer's clock.
@@ -441,7 +445,7 @@ impl Issuer {
         user: &User,
     ) -> Result<(IssuedToken, TokenPayload), ConfigError> {
         let now = self.now();
-        let exp = Self::lifetime_exp(now, self.inner.refresh_lifetime);
+        let exp = Self::lifetime_exp(now, self.inner.refresh_token_lifetime);
         let jti = new_jti()?;
         let mut p = Self::head("refresh", exp, now, &jti);
         self.add_user_claims(&mut p, user);
@@ -467,7 +471,7 @@ impl Issuer {
     /// As [`Issuer::refresh_for_user`].
     pub fn access_from_refresh(&self, refresh: &TokenPayload) -> Result<IssuedToken, ConfigError> {
         let now = self.now();
-        let exp = Self::lifetime_exp(now, self.inner.access_lifetime);
+        let exp = Self::lifetime_exp(now, self.inner.access_token_lifetime);
         let jti = new_jti()?;
         let mut p = Self::head("access", exp, now, &jti);
         for (k, v) in refresh.iter() {
@@ -485,7 +489,7 @@ impl Issuer {
     /// As [`Issuer::refresh_for_user`].
     pub fn rotate_refresh(&self, refresh: &TokenPayload) -> Result<IssuedToken, ConfigError> {
         let now = self.now();
-        let exp = Self::lifetime_exp(now, self.inner.refresh_lifetime);
+        let exp = Self::lifetime_exp(now, self.inner.refresh_token_lifetime);
         let jti = new_jti()?;
         let mut p = Self::head("refresh", exp, now, &jti);
         for (k, v) in refresh.iter() {
@@ -503,12 +507,12 @@ impl Issuer {
     /// As [`Issuer::refresh_for_user`].
     pub fn sliding_for_user(&self, user: &User) -> Result<IssuedToken, ConfigError> {
         let now = self.now();
-        let exp = Self::lifetime_exp(now, self.inner.sliding_lifetime);
+        let exp = Self::lifetime_exp(now, self.inner.sliding_token_lifetime);
         let jti = new_jti()?;
         let mut p = Self::head("sliding", exp, now, &jti);
         p.set(
             "refresh_exp",
-            Self::lifetime_exp(now, self.inner.sliding_refresh_lifetime),
+            Self::lifetime_exp(now, self.inner.sliding_token_refresh_lifetime),
         );
         self.add_user_claims(&mut p, user);
         self.finish(p, jti, exp, now)
@@ -522,7 +526,7 @@ impl Issuer {
     /// `jti`.
     pub fn slide(&self, sliding: &TokenPayload) -> Result<IssuedToken, ConfigError> {
         let now = self.now();
-        let exp = Self::lifetime_exp(now, self.inner.sliding_lifetime);
+        let exp = Self::lifetime_exp(now, self.inner.sliding_token_lifetime);
         let jti = sliding
             .get("jti")
             .and_then(Value::as_str)

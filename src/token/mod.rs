@@ -59,10 +59,10 @@
 //!
 //! | simplejwt setting | here | default |
 //! |---|---|---|
-//! | `ACCESS_TOKEN_LIFETIME` | [`Issuer::access_lifetime`] | 5 minutes |
-//! | `REFRESH_TOKEN_LIFETIME` | [`Issuer::refresh_lifetime`] | 1 day |
-//! | `SLIDING_TOKEN_LIFETIME` | [`Issuer::sliding_lifetime`] | 5 minutes |
-//! | `SLIDING_TOKEN_REFRESH_LIFETIME` | [`Issuer::sliding_refresh_lifetime`] | 1 day |
+//! | `ACCESS_TOKEN_LIFETIME` | [`Issuer::access_token_lifetime`] | 5 minutes |
+//! | `REFRESH_TOKEN_LIFETIME` | [`Issuer::refresh_token_lifetime`] | 1 day |
+//! | `SLIDING_TOKEN_LIFETIME` | [`Issuer::sliding_token_lifetime`] | 5 minutes |
+//! | `SLIDING_TOKEN_REFRESH_LIFETIME` | [`Issuer::sliding_token_refresh_lifetime`] | 1 day |
 //! | `SIGNING_KEY`, `ALGORITHM` | the [`Keys`](crate::Keys) given to [`Issuer::new`] | — |
 //! | `AUDIENCE`, `ISSUER` | [`Issuer::audience`], [`Issuer::issuer`] (checked on decode too) | none |
 //! | `LEEWAY` | [`TokenSettings::leeway`] | 0 |
@@ -106,8 +106,9 @@
 //!
 //! # Throttling
 //!
-//! Failed logins are counted per username and per client address ([`ClientAddr`]); past the
-//! threshold the obtain endpoints answer 429 `{"detail":"Request was throttled. Expected
+//! Failed logins are counted per username and client address, per username, and per client
+//! address ([`ClientAddr`], read from the request extensions; see its docs for axum); past a
+//! threshold ([`ThrottleSettings`]) the obtain endpoints answer 429 `{"detail":"Request was throttled. Expected
 //! available in N seconds."}` with `Retry-After: N`, before any password is checked.
 //!
 //! [`UserStore`]: crate::store::UserStore

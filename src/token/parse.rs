@@ -442,6 +442,18 @@ mod tests {
     }
 
     #[test]
+    fn python_escape_messages() {
+        assert_eq!(
+            python_json_error("\"\\u12\""),
+            "Invalid \\uXXXX escape: line 1 column 3 (char 2)"
+        );
+        assert_eq!(
+            python_json_error("\"a\u{1}\""),
+            "Invalid control character at: line 1 column 3 (char 2)"
+        );
+    }
+
+    #[test]
     fn char_field_rules() {
         assert_eq!(char_field(None), Err("This field is required."));
         assert_eq!(
@@ -466,6 +478,25 @@ mod tests {
             char_field(Some(&Value::from("a\0b"))),
             Err("Null characters are not allowed.")
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics(body in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+                                ct in proptest::sample::select(vec![
+                                    "application/json", "application/x-www-form-urlencoded",
+                                    "multipart/form-data; boundary=a", "multipart/form-data; boundary=\"\"",
+                                    "text/plain", ""])) {
+            let _ = parse_body(Some(ct), &body);
+            if let Ok(text) = std::str::from_utf8(&body) {
+                let _ = python_json_error(text);
+            }
+        }
+
+        #[test]
+        fn multipart_never_panics(body in "(--a|\r\n|Content-Disposition: form-data; name=\"x\"|--|v){0,30}") {
+            let _ = parse_body(Some("multipart/form-data; boundary=a"), body.as_bytes());
+        }
     }
 
     #[test]

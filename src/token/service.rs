@@ -72,6 +72,43 @@ impl Endpoint {
     }
 }
 
+/// DRF's `SimpleMetadata` description of a serializer field.
+fn field_info(name: &str, read_only: bool) -> String {
+    let label = name.replace('_', " ");
+    let mut chars = label.chars();
+    let label: String = chars
+        .next()
+        .map(|c| {
+            c.to_uppercase()
+                .chain(chars.flat_map(char::to_lowercase))
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        r#"{}:{{"type":"string","required":{},"read_only":{},"label":{}}}"#,
+        reply::json_str(name),
+        !read_only,
+        read_only,
+        reply::json_str(&label)
+    )
+}
+
+/// The `actions.POST` object of DRF's OPTIONS response: the serializer's fields in order.
+fn post_fields(ep: Endpoint, username_field: &str) -> String {
+    let fields = match ep {
+        Endpoint::Obtain | Endpoint::SlidingObtain => {
+            vec![
+                field_info(username_field, false),
+                field_info("password", false),
+            ]
+        }
+        Endpoint::Refresh => vec![field_info("refresh", false), field_info("access", true)],
+        Endpoint::Blacklist => vec![field_info("refresh", false)],
+        Endpoint::Verify | Endpoint::SlidingRefresh => vec![field_info("token", false)],
+    };
+    format!("{{{}}}", fields.join(","))
+}
+
 /// State shared by all services of one [`TokenEndpoints`](super::TokenEndpoints).
 pub(crate) struct Shared<U, R> {
     pub(crate) issuer: Issuer,
@@ -195,7 +232,12 @@ services! {
     SlidingTokenRefresh => SlidingRefresh,
 }
 
+/// A store error: input the store refuses (a `jti` it cannot hold) is the client's problem,
+/// "Token is invalid"; anything else is ours, a 503.
 fn store_failed<U, R>(s: &Shared<U, R>, what: &str, err: &StoreError) -> TokenResponse {
+    if matches!(err, StoreError::Invalid(_)) {
+        return reply::token_error(&AuthError::new(AuthErrorKind::InvalidClaim), &s.realm);
+    }
     tracing::error!(error = %err, "{what} failed");
     reply::unavailable(&s.realm)
 }
@@ -216,9 +258,10 @@ where
     let realm = &s.realm;
     if req.method() == Method::OPTIONS {
         let body = format!(
-            r#"{{"name":{},"description":{},"renders":["application/json"],"parses":["application/json","application/x-www-form-urlencoded","multipart/form-data"]}}"#,
+            r#"{{"name":{},"description":{},"renders":["application/json"],"parses":["application/json","application/x-www-form-urlencoded","multipart/form-data"],"actions":{{"POST":{}}}}}"#,
             reply::json_str(ep.name()),
-            reply::json_str(ep.description())
+            reply::json_str(ep.description()),
+            post_fields(ep, &s.settings.username_field),
         );
         return reply::respond(StatusCode::OK, body, realm);
     }
@@ -328,7 +371,8 @@ async fn obtain<U: UserStore, R>(
     }
     let user = match s.users.authenticate(username, password).await {
         Ok(Some(u)) if u.is_active => u,
-        Ok(_) => {
+        // Ok(None), an inactive user, or input the store refuses (an over-long password).
+        Ok(_) | Err(StoreError::Invalid(_)) => {
             if let Some(t) = &s.throttle {
                 t.failure(username, client);
             }
@@ -341,7 +385,7 @@ async fn obtain<U: UserStore, R>(
         Err(e) => return store_failed(s, "user authentication", &e),
     };
     if let Some(t) = &s.throttle {
-        t.success(username);
+        t.success(username, client);
     }
     let body = if ep == Endpoint::SlidingObtain {
         match s.issuer.sliding_for_user(&user) {
@@ -378,7 +422,7 @@ async fn check_user<U: UserStore, R>(
     };
     match s.users.get(id).await {
         Ok(Some(u)) if u.is_active => Ok(()),
-        Ok(_) => Err(reply::respond(
+        Ok(_) | Err(StoreError::Invalid(_)) => Err(reply::respond(
             StatusCode::UNAUTHORIZED,
             reply::detail(NO_ACCOUNT_TOKEN),
             &s.realm,

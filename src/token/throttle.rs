@@ -59,18 +59,24 @@ impl ClientAddr {
     }
 }
 
-/// Login throttling settings. [`Default`]: 5 failures per account and 20 per client address per
-/// 5-minute window, at most 100 000 tracked keys of each kind.
+/// Login throttling settings. [`Default`]: 5 failures per username from one client address,
+/// 50 per username from all addresses together, and 20 per client address, per 5-minute window;
+/// at most 100 000 tracked keys per table.
 ///
-/// A lockout starts at the `max_failures_per_user`-th failure within a window and ends when the
-/// window that began with the first failure ends; a successful login resets the account's
-/// counter (not the client's).
+/// A lockout starts when a counter reaches its limit within a window and ends when the window
+/// that began with the counter's first failure ends: nobody is locked out for good. Counting a
+/// username per client address means an attacker elsewhere cannot lock the owner out with a few
+/// wrong passwords; the account-wide limit still stops a distributed attack on one account.
+/// Without a known client address, the per-username limit applies to the username alone. A
+/// successful login resets that username's counters (not the client's).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ThrottleSettings {
-    /// Failed logins per username per window before 429.
+    /// Failed logins per username and client address per window before 429.
     pub max_failures_per_user: u32,
-    /// Failed logins per client address per window before 429 (0 disables the per-client limit).
+    /// Failed logins per username from all client addresses per window before 429 (0 disables).
+    pub max_failures_per_account: u32,
+    /// Failed logins per client address per window before 429 (0 disables).
     pub max_failures_per_client: u32,
     /// The window.
     pub window: Duration,
@@ -83,6 +89,7 @@ impl Default for ThrottleSettings {
     fn default() -> Self {
         Self {
             max_failures_per_user: 5,
+            max_failures_per_account: 50,
             max_failures_per_client: 20,
             window: Duration::from_secs(300),
             max_entries: 100_000,
@@ -144,15 +151,31 @@ impl<K: Hash + Eq + Clone> Table<K> {
 pub(crate) struct Throttle {
     settings: ThrottleSettings,
     clock: Clock,
-    users: Mutex<Table<[u8; 16]>>,
+    /// Per (username, client) — or per username when the client is unknown.
+    pairs: Mutex<Table<[u8; 16]>>,
+    /// Per username, all clients together.
+    accounts: Mutex<Table<[u8; 16]>>,
     clients: Mutex<Table<IpAddr>>,
 }
 
-fn user_key(username: &str) -> [u8; 16] {
-    let digest = Sha256::digest(username.to_lowercase().as_bytes());
+/// A fixed-size key for a username (and client), so long usernames cost no memory.
+fn key(username: &str, client: Option<ClientAddr>) -> [u8; 16] {
+    let mut h = Sha256::new();
+    h.update(username.to_lowercase().as_bytes());
+    if let Some(c) = client {
+        h.update([0u8]);
+        h.update(c.key().to_string().as_bytes());
+    }
+    let digest = h.finalize();
     let mut k = [0u8; 16];
     k.copy_from_slice(&digest[..16]);
     k
+}
+
+fn table<K>() -> Mutex<Table<K>> {
+    Mutex::new(Table {
+        map: HashMap::new(),
+    })
 }
 
 impl Throttle {
@@ -160,12 +183,9 @@ impl Throttle {
         Self {
             settings,
             clock,
-            users: Mutex::new(Table {
-                map: HashMap::new(),
-            }),
-            clients: Mutex::new(Table {
-                map: HashMap::new(),
-            }),
+            pairs: table(),
+            accounts: table(),
+            clients: table(),
         }
     }
 
@@ -177,46 +197,55 @@ impl Throttle {
     pub(crate) fn check(&self, username: &str, client: Option<ClientAddr>) -> Result<(), i64> {
         let now = self.clock.now();
         let w = self.window();
-        let mut wait = None;
-        if let Ok(t) = self.users.lock() {
-            wait = t.blocked(
-                &user_key(username),
-                self.settings.max_failures_per_user,
-                w,
-                now,
-            );
-        }
-        if let (Some(c), Ok(t)) = (client, self.clients.lock())
-            && let Some(cw) = t.blocked(&c.key(), self.settings.max_failures_per_client, w, now)
-        {
-            wait = Some(wait.map_or(cw, |uw: i64| uw.max(cw)));
-        }
-        wait.map_or(Ok(()), Err)
+        let s = &self.settings;
+        let waits =
+            [
+                self.pairs.lock().ok().and_then(|t| {
+                    t.blocked(&key(username, client), s.max_failures_per_user, w, now)
+                }),
+                self.accounts.lock().ok().and_then(|t| {
+                    t.blocked(&key(username, None), s.max_failures_per_account, w, now)
+                }),
+                client.and_then(|c| {
+                    self.clients
+                        .lock()
+                        .ok()
+                        .and_then(|t| t.blocked(&c.key(), s.max_failures_per_client, w, now))
+                }),
+            ];
+        waits.into_iter().flatten().max().map_or(Ok(()), Err)
     }
 
     pub(crate) fn failure(&self, username: &str, client: Option<ClientAddr>) {
         let now = self.clock.now();
         let w = self.window();
         let cap = self.settings.max_entries;
-        if let Ok(mut t) = self.users.lock() {
-            t.fail(user_key(username), w, now, cap);
+        if let Ok(mut t) = self.pairs.lock() {
+            t.fail(key(username, client), w, now, cap);
+        }
+        if let Ok(mut t) = self.accounts.lock() {
+            t.fail(key(username, None), w, now, cap);
         }
         if let (Some(c), Ok(mut t)) = (client, self.clients.lock()) {
             t.fail(c.key(), w, now, cap);
         }
     }
 
-    pub(crate) fn success(&self, username: &str) {
-        if let Ok(mut t) = self.users.lock() {
-            t.map.remove(&user_key(username));
+    pub(crate) fn success(&self, username: &str, client: Option<ClientAddr>) {
+        if let Ok(mut t) = self.pairs.lock() {
+            t.map.remove(&key(username, client));
+        }
+        if let Ok(mut t) = self.accounts.lock() {
+            t.map.remove(&key(username, None));
         }
     }
 
     #[cfg(test)]
-    fn sizes(&self) -> (usize, usize) {
-        let u = self.users.lock().map(|t| t.map.len()).unwrap_or(0);
+    fn sizes(&self) -> (usize, usize, usize) {
+        let p = self.pairs.lock().map(|t| t.map.len()).unwrap_or(0);
+        let u = self.accounts.lock().map(|t| t.map.len()).unwrap_or(0);
         let c = self.clients.lock().map(|t| t.map.len()).unwrap_or(0);
-        (u, c)
+        (p, u, c)
     }
 }
 
@@ -242,8 +271,8 @@ mod tests {
                 ]))),
             );
         }
-        let (u, c) = t.sizes();
-        assert!(u <= 50 && c <= 50, "{u} {c}");
+        let (p, u, c) = t.sizes();
+        assert!(p <= 50 && u <= 50 && c <= 50, "{p} {u} {c}");
     }
 
     #[test]
