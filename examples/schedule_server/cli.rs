@@ -62,6 +62,11 @@ pub(crate) struct ServeArgs {
     /// Revoke the old refresh token when rotating (BLACKLIST_AFTER_ROTATION).
     #[arg(long)]
     pub(crate) blacklist_after_rotation: bool,
+    /// With rotation and blacklisting, a reused (already rotated) refresh token normally revokes
+    /// every token descended from the same login (RFC 9700 §4.14). This flag keeps simplejwt's
+    /// behaviour instead: only the reused token is refused. Not recommended.
+    #[arg(long)]
+    pub(crate) no_revoke_family_on_reuse: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -196,6 +201,7 @@ async fn run<U: UserStore, R: RevocationStore>(
     let mut settings = TokenSettings::default();
     settings.rotate_refresh_tokens = args.rotate_refresh_tokens;
     settings.blacklist_after_rotation = args.blacklist_after_rotation;
+    settings.revoke_family_on_reuse = !args.no_revoke_family_on_reuse;
     let tokens = TokenEndpoints::new(issuer, users.clone(), revocations, settings)?;
     let state = AppState {
         tokens,
