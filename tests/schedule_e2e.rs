@@ -270,12 +270,19 @@ async fn persistent_server_survives_a_restart() {
         "--blacklist-after-rotation",
         "--access-lifetime",
         "600",
+        "--refresh-lifetime",
+        "7200",
     ];
     let server = Server::start(&args, &[]);
     assert!(
         server.base.starts_with("http://127.0.0.1:"),
         "{}",
         server.base
+    );
+    assert!(
+        server.banner.iter().any(|l| l.ends_with("(2 users)")),
+        "{:?}",
+        server.banner
     );
     assert!(!server.base.ends_with(":0"));
 
@@ -303,6 +310,12 @@ async fn persistent_server_survives_a_restart() {
     assert_eq!(
         claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
         600
+    );
+    let claims = claims_of(&refresh1);
+    assert_eq!(claims["token_type"], "refresh");
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        7200
     );
 
     let r = obtain(&server, "dormant", "sleepy-hollow-7").await;
@@ -338,6 +351,21 @@ async fn persistent_server_survives_a_restart() {
     )
     .await;
     assert_eq!((r.status, r.body.as_str()), (200, WEEK_NORMALISED));
+
+    // `users add` works while the server runs (the file store reloads what another process
+    // wrote).
+    let (ok, out, err) = cli(
+        &["users", "add", "carol", "--data-dir", d],
+        "carol-pass-1\n",
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, "added user \"carol\" with id 3\n");
+    let r = obtain(&server, "carol", "carol-pass-1").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        claims_of(r.json()["access"].as_str().unwrap())["user_id"],
+        "3"
+    );
 
     const BLACKLISTED: &str = r#"{"detail":"Token is blacklisted","code":"token_not_valid"}"#;
 

@@ -161,7 +161,23 @@ fn serve(args: ServeArgs) -> Result<(), BoxError> {
                 let users = open_users(dir)?;
                 let revocations = open_revocations(dir)?;
                 let schedules = ScheduleStore::open(&storage::schedules_path(dir))?;
-                run(args, keys, users, revocations, schedules, None).await
+                let count = users.list().await?.len();
+                let mut intro = format!("data directory: {} ({count} users)\n", dir.display());
+                if count == 0 {
+                    intro += &format!(
+                        "add one with: schedule_server users add NAME --data-dir {}\n",
+                        dir.display()
+                    );
+                }
+                run(
+                    args,
+                    keys,
+                    users,
+                    revocations,
+                    schedules,
+                    Intro::Text(intro),
+                )
+                .await
             }
             None => {
                 let (users, demo) = demo_users().await?;
@@ -172,12 +188,20 @@ fn serve(args: ServeArgs) -> Result<(), BoxError> {
                     users,
                     revocations,
                     ScheduleStore::memory(),
-                    Some(demo),
+                    Intro::Demo(demo),
                 )
                 .await
             }
         }
     })
+}
+
+/// What the banner says after the address.
+enum Intro {
+    /// The demo credentials and curl lines of an in-memory run.
+    Demo(Demo),
+    /// Free text (the data directory).
+    Text(String),
 }
 
 /// The demo account of an in-memory run.
@@ -193,7 +217,7 @@ async fn run<U: UserStore, R: RevocationStore>(
     users: U,
     revocations: R,
     schedules: ScheduleStore,
-    demo: Option<Demo>,
+    intro: Intro,
 ) -> Result<(), BoxError> {
     let issuer = Issuer::new(keys.clone())?
         .access_token_lifetime(Duration::from_secs(args.access_lifetime))?
@@ -215,7 +239,7 @@ async fn run<U: UserStore, R: RevocationStore>(
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     let addr = listener.local_addr()?;
-    print_banner(addr, demo.as_ref(), args.data_dir.as_deref());
+    print_banner(addr, &intro);
     tracing::info!(%addr, "listening");
 
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -229,11 +253,11 @@ async fn run<U: UserStore, R: RevocationStore>(
 /// What a person starting the server needs: the address and, for the in-memory demo, the
 /// credentials and three curl lines to paste (obtain a token, POST the seed's schedule, GET it).
 /// This is the program's output (stdout), not a log line.
-fn print_banner(addr: SocketAddr, demo: Option<&Demo>, data_dir: Option<&Path>) {
+fn print_banner(addr: SocketAddr, intro: &Intro) {
     let base = format!("http://{addr}");
     let mut out = format!("schedule_server listening on {base}\n");
-    match (demo, data_dir) {
-        (Some(d), _) => {
+    match intro {
+        Intro::Demo(d) => {
             out += &format!(
                 "demo user (in memory, gone when the server stops): username {:?}, password {:?}\n",
                 d.username, d.password
@@ -243,14 +267,7 @@ fn print_banner(addr: SocketAddr, demo: Option<&Demo>, data_dir: Option<&Path>) 
                 out += &format!("  {line}\n");
             }
         }
-        (None, Some(dir)) => {
-            out += &format!(
-                "data directory: {} (add users with: schedule_server users add NAME --data-dir {})\n",
-                dir.display(),
-                dir.display()
-            );
-        }
-        (None, None) => {}
+        Intro::Text(text) => out += text,
     }
     print!("{out}");
     let _ = std::io::stdout().flush();
