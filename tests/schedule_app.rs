@@ -575,7 +575,10 @@ async fn oversized_bodies_get_a_json_413() {
         .unwrap();
     let a = send(&app, req).await;
     assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(a.body, r#"{"detail":"Request body is too large."}"#);
+    assert_eq!(
+        a.body,
+        r#"{"detail":"Request body is too large (the limit is 100 bytes)."}"#
+    );
 
     // Streamed without a length: refused while reading.
     let req = Request::post("/api/weekly_schedule/")
@@ -585,7 +588,10 @@ async fn oversized_bodies_get_a_json_413() {
         .unwrap();
     let a = send(&app, req).await;
     assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(a.body, r#"{"detail":"Request body is too large."}"#);
+    assert_eq!(
+        a.body,
+        r#"{"detail":"Request body is too large (the limit is 100 bytes)."}"#
+    );
 
     // Just under the limit is fine.
     let ok = r#"{"schedule":{"friday":[]}}"#;

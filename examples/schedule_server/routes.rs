@@ -128,10 +128,11 @@ async fn get_schedule(
 async fn post_schedule(
     State(store): State<ScheduleStore>,
     Extension(claims): Extension<SimpleJwtClaims>,
+    Extension(BodyLimit(limit)): Extension<BodyLimit>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let body = match read_json(&headers, body).await {
+    let body = match read_json(&headers, body, limit).await {
         Ok(b) => b,
         Err(res) => return res,
     };
@@ -196,10 +197,10 @@ struct ScheduleBody {
 /// wildcards `*/*` and `application/*`, which DRF's media-type match lets through) is parsed; a
 /// form body gives string fields; anything else is a 415. Django's development server reports
 /// a missing `Content-Type` as `text/plain`, and so does this.
-async fn read_json(headers: &HeaderMap, body: Body) -> Result<Json, Response> {
-    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> Result<Json, Response> {
+    let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
-        Err(e) => return Err(body_error(&e)),
+        Err(e) => return Err(body_error(&e, limit)),
     };
     if bytes.is_empty() {
         return Ok(Json::Object(Vec::new()));
@@ -239,11 +240,11 @@ async fn read_json(headers: &HeaderMap, body: Body) -> Result<Json, Response> {
 }
 
 /// A body that could not be read: too large (413) or broken (400).
-fn body_error(e: &(dyn std::error::Error + 'static)) -> Response {
+fn body_error(e: &(dyn std::error::Error + 'static), limit: usize) -> Response {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = source {
         if err.is::<http_body_util::LengthLimitError>() {
-            return too_large();
+            return too_large(limit);
         }
         source = err.source();
     }
@@ -253,8 +254,12 @@ fn body_error(e: &(dyn std::error::Error + 'static)) -> Response {
     )
 }
 
-fn too_large() -> Response {
-    detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large.")
+/// The token services' wording.
+fn too_large(limit: usize) -> Response {
+    detail(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("Request body is too large (the limit is {limit} bytes)."),
+    )
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -345,16 +350,21 @@ pub(crate) fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) ->
 // Middleware
 // ------------------------------------------------------------------------------------------------
 
+/// The request body limit, for handlers that read bodies.
+#[derive(Clone, Copy, Debug)]
+struct BodyLimit(usize);
+
 /// Refuses bodies over `limit` bytes: at once from `Content-Length`, or while streaming.
-async fn limit_body(limit: usize, req: Request, next: Next) -> Response {
+async fn limit_body(limit: usize, mut req: Request, next: Next) -> Response {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return too_large();
+        return too_large(limit);
     }
+    req.extensions_mut().insert(BodyLimit(limit));
     let req = req.map(|b| Body::new(http_body_util::Limited::new(b, limit)));
     next.run(req).await
 }
