@@ -16,18 +16,21 @@ use crate::verify::Clock;
 /// [`SocketAddr`], then an [`IpAddr`]. hyper-util's servers and tonic do not insert one by
 /// themselves; with axum, copy `ConnectInfo` into it:
 ///
-/// ```ignore
-/// use axum::extract::{ConnectInfo, Request};
+/// ```no_run
 /// use std::net::SocketAddr;
+/// use axum::extract::{ConnectInfo, Request};
 /// use tower_jwt_auth::token::ClientAddr;
 ///
+/// # async fn run(router: axum::Router) -> std::io::Result<()> {
 /// let app = router.layer(axum::middleware::map_request(
 ///     |ConnectInfo(addr): ConnectInfo<SocketAddr>, mut req: Request| async move {
 ///         req.extensions_mut().insert(ClientAddr(addr.ip()));
 ///         req
 ///     },
 /// ));
-/// axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+/// axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+/// # }
 /// ```
 ///
 /// Behind a reverse proxy, insert the address the proxy reports (and that you trust) instead.
