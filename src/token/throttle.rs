@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -175,6 +175,12 @@ fn key(username: &str, client: Option<ClientAddr>) -> [u8; 16] {
     k
 }
 
+/// Locks a table; a poisoned lock (impossible: nothing in the critical sections panics) is
+/// recovered rather than turning throttling off.
+fn lock<K>(m: &Mutex<Table<K>>) -> MutexGuard<'_, Table<K>> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 fn table<K>() -> Mutex<Table<K>> {
     Mutex::new(Table {
         map: HashMap::new(),
@@ -201,21 +207,13 @@ impl Throttle {
         let now = self.clock.now();
         let w = self.window();
         let s = &self.settings;
-        let waits =
-            [
-                self.pairs.lock().ok().and_then(|t| {
-                    t.blocked(&key(username, client), s.max_failures_per_user, w, now)
-                }),
-                self.accounts.lock().ok().and_then(|t| {
-                    t.blocked(&key(username, None), s.max_failures_per_account, w, now)
-                }),
-                client.and_then(|c| {
-                    self.clients
-                        .lock()
-                        .ok()
-                        .and_then(|t| t.blocked(&c.key(), s.max_failures_per_client, w, now))
-                }),
-            ];
+        let waits = [
+            lock(&self.pairs).blocked(&key(username, client), s.max_failures_per_user, w, now),
+            lock(&self.accounts).blocked(&key(username, None), s.max_failures_per_account, w, now),
+            client.and_then(|c| {
+                lock(&self.clients).blocked(&c.key(), s.max_failures_per_client, w, now)
+            }),
+        ];
         waits.into_iter().flatten().max().map_or(Ok(()), Err)
     }
 
@@ -223,31 +221,23 @@ impl Throttle {
         let now = self.clock.now();
         let w = self.window();
         let cap = self.settings.max_entries;
-        if let Ok(mut t) = self.pairs.lock() {
-            t.fail(key(username, client), w, now, cap);
-        }
-        if let Ok(mut t) = self.accounts.lock() {
-            t.fail(key(username, None), w, now, cap);
-        }
-        if let (Some(c), Ok(mut t)) = (client, self.clients.lock()) {
-            t.fail(c.key(), w, now, cap);
+        lock(&self.pairs).fail(key(username, client), w, now, cap);
+        lock(&self.accounts).fail(key(username, None), w, now, cap);
+        if let Some(c) = client {
+            lock(&self.clients).fail(c.key(), w, now, cap);
         }
     }
 
     pub(crate) fn success(&self, username: &str, client: Option<ClientAddr>) {
-        if let Ok(mut t) = self.pairs.lock() {
-            t.map.remove(&key(username, client));
-        }
-        if let Ok(mut t) = self.accounts.lock() {
-            t.map.remove(&key(username, None));
-        }
+        lock(&self.pairs).map.remove(&key(username, client));
+        lock(&self.accounts).map.remove(&key(username, None));
     }
 
     #[cfg(test)]
     fn sizes(&self) -> (usize, usize, usize) {
-        let p = self.pairs.lock().map(|t| t.map.len()).unwrap_or(0);
-        let u = self.accounts.lock().map(|t| t.map.len()).unwrap_or(0);
-        let c = self.clients.lock().map(|t| t.map.len()).unwrap_or(0);
+        let p = lock(&self.pairs).map.len();
+        let u = lock(&self.accounts).map.len();
+        let c = lock(&self.clients).map.len();
         (p, u, c)
     }
 }
