@@ -131,12 +131,15 @@ impl<K: Hash + Eq + Clone> Table<K> {
             return;
         }
         if self.map.len() >= cap {
+            // Full: drop expired entries, then (still full: a flood) an eighth of the table, so
+            // the O(n) sweep runs at most once per cap/8 insertions.
             self.map.retain(|_, e| now < e.start.saturating_add(window));
-            while self.map.len() >= cap.max(1) {
-                let Some(k) = self.map.keys().next().cloned() else {
-                    break;
-                };
-                self.map.remove(&k);
+            if self.map.len() >= cap {
+                let excess = self.map.len() + 1 - cap + cap / 8;
+                let victims: Vec<K> = self.map.keys().take(excess).cloned().collect();
+                for k in victims {
+                    self.map.remove(&k);
+                }
             }
         }
         self.map.insert(
