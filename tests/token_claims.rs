@@ -305,3 +305,64 @@ async fn sliding_refresh_errors() {
     );
     let _: Value = res.json();
 }
+
+/// Asymmetric keys: the services mint with the private key and verify with the public one; a
+/// public-only key cannot issue.
+#[tokio::test]
+async fn rs256_and_eddsa_issuing() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys/");
+    let read = |f: &str| std::fs::read(format!("{dir}{f}")).unwrap();
+    let rsa = Key::rsa_pem(Algorithm::RS256, read("rsa.public.pem")).unwrap();
+    assert!(
+        Issuer::new(Keys::new(rsa.clone())).is_err(),
+        "a public key cannot sign"
+    );
+    let cases = [
+        (
+            rsa.with_private_pem(read("rsa.private.pem"))
+                .unwrap()
+                .with_kid("rsa-1"),
+            r#"{"alg":"RS256","kid":"rsa-1","typ":"JWT"}"#,
+        ),
+        (
+            Key::ed_pem(read("ed25519.public.pem"))
+                .unwrap()
+                .with_private_pem(read("ed25519.private.pem"))
+                .unwrap(),
+            r#"{"alg":"EdDSA","typ":"JWT"}"#,
+        ),
+    ];
+    for (key, want_header) in cases {
+        let clock = TestClock::new(T0);
+        let issuer = Issuer::new(Keys::new(key)).unwrap().clock(clock.clock());
+        let users = Users::transcript().await;
+        let endpoints = tower_jwt_auth::TokenEndpoints::new(
+            issuer,
+            users,
+            Revocations::new().with_clock(clock.clock()),
+            TokenSettings::rotating(),
+        )
+        .unwrap();
+        let res = send(endpoints.obtain(), json(ALICE)).await;
+        assert_eq!(res.status, StatusCode::OK);
+        assert_eq!(header(&res.token("access")), want_header);
+        let body = format!(r#"{{"refresh":"{}"}}"#, res.token("refresh"));
+        let res = send(endpoints.refresh(), json(&body)).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        assert_eq!(header(&res.token("refresh")), want_header);
+        // An HS256 token signed with the transcript secret is not accepted by these endpoints.
+        let hs = mint_raw(&format!(
+            r#"{{"token_type":"refresh","exp":{},"iat":{T0},"jti":"00000000000000000000000000000009","user_id":"1"}}"#,
+            T0 + 10
+        ));
+        let res = send(
+            endpoints.refresh(),
+            json(&format!(r#"{{"refresh":"{hs}"}}"#)),
+        )
+        .await;
+        assert_eq!(
+            res.body,
+            r#"{"detail":"Token is invalid","code":"token_not_valid"}"#
+        );
+    }
+}

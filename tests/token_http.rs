@@ -612,3 +612,71 @@ async fn store_refusals_are_4xx() {
         r#"{"detail":"Token is invalid","code":"token_not_valid"}"#
     );
 }
+
+#[tokio::test]
+async fn settings_leeway_realm_and_username_field() {
+    // Leeway: a refresh token expired 5 s ago passes with a 10 s leeway, not with 0.
+    let payload = format!(
+        r#"{{"token_type":"refresh","exp":{},"iat":{},"jti":"00000000000000000000000000000042","user_id":"1"}}"#,
+        T0 - 5,
+        T0 - 100
+    );
+    let env0 = env(TokenSettings::default()).await;
+    let res = send(env0.endpoints.refresh(), json(&refresh_body(&payload))).await;
+    assert_eq!(
+        res.body,
+        r#"{"detail":"Token is expired","code":"token_not_valid"}"#
+    );
+    let mut s = TokenSettings::default();
+    s.leeway = 10;
+    let env10 = env(s).await;
+    let res = send(env10.endpoints.refresh(), json(&refresh_body(&payload))).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+
+    // Leeway above the cap, or a realm that cannot be quoted: configuration errors.
+    let issuer = || tower_jwt_auth::token::Issuer::new(keys()).unwrap();
+    let mut s = TokenSettings::default();
+    s.leeway = 301;
+    assert!(
+        tower_jwt_auth::TokenEndpoints::new(issuer(), Users::new(), Revocations::new(), s).is_err()
+    );
+    let mut s = TokenSettings::default();
+    s.realm = "a\"b".into();
+    assert!(
+        tower_jwt_auth::TokenEndpoints::new(issuer(), Users::new(), Revocations::new(), s).is_err()
+    );
+
+    // A custom realm, and a login field named `email`.
+    let mut s = TokenSettings::default();
+    s.realm = "accounts".into();
+    s.username_field = "email".into();
+    let env = env(s).await;
+    let res = send(env.endpoints.obtain(), json(ALICE)).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert_eq!(res.body, r#"{"email":["This field is required."]}"#);
+    let res = send(
+        env.endpoints.obtain(),
+        json(r#"{"email":"alice","password":"nope"}"#),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.header("www-authenticate"),
+        Some(r#"Bearer realm="accounts""#)
+    );
+    let res = send(
+        env.endpoints.obtain(),
+        json(r#"{"email":"alice","password":"wonderland-42"}"#),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let req = Request::options("/").body(String::new()).unwrap();
+    let res = send(env.endpoints.obtain(), req).await;
+    assert!(
+        res.body.contains(
+            r#""email":{"type":"string","required":true,"read_only":false,"label":"Email"}"#
+        ),
+        "{}",
+        res.body
+    );
+}

@@ -149,3 +149,67 @@ async fn reuse_revokes_the_family() {
     .await;
     assert_eq!(res.status, StatusCode::OK);
 }
+
+/// With the file stores, rotation and revocation survive a restart: a token rotated before the
+/// restart is a reuse after it.
+#[tokio::test]
+async fn file_stores_survive_a_restart() {
+    use tower_jwt_auth::password::PasswordHasher;
+    use tower_jwt_auth::store::{FileRevocationStore, FileUserStore};
+    use tower_jwt_auth::token::{Issuer, TokenEndpoints};
+
+    let dir = tempfile::tempdir().unwrap();
+    let users_path = dir.path().join("users.json");
+    let revoked_path = dir.path().join("revoked.log");
+    let clock = TestClock::new(T0);
+    let hasher = || PasswordHasher::with_params(64, 1, 1, 2).unwrap();
+    let open = || {
+        let users = FileUserStore::open_with_hasher(&users_path, hasher())
+            .unwrap()
+            .upgrade_on_login(false);
+        let revoked = FileRevocationStore::open_with_clock(&revoked_path, clock.clock()).unwrap();
+        let issuer = Issuer::new(keys()).unwrap().clock(clock.clock());
+        TokenEndpoints::new(issuer, users, revoked, TokenSettings::rotating()).unwrap()
+    };
+
+    let endpoints = open();
+    FileUserStore::open_with_hasher(&users_path, hasher())
+        .unwrap()
+        .add_user("alice", "wonderland-42", true)
+        .await
+        .unwrap();
+    let pair = send(endpoints.obtain(), json(ALICE)).await;
+    assert_eq!(pair.status, StatusCode::OK, "{}", pair.body);
+    let a = pair.token("refresh");
+    let r1 = send(
+        endpoints.refresh(),
+        json(&format!(r#"{{"refresh":"{a}"}}"#)),
+    )
+    .await;
+    assert_eq!(r1.status, StatusCode::OK);
+    let b = r1.token("refresh");
+    drop(endpoints);
+
+    // Restart.
+    let endpoints = open();
+    let replay = send(
+        endpoints.refresh(),
+        json(&format!(r#"{{"refresh":"{a}"}}"#)),
+    )
+    .await;
+    assert_eq!(replay.body, BLACKLISTED);
+    let res = send(
+        endpoints.refresh(),
+        json(&format!(r#"{{"refresh":"{b}"}}"#)),
+    )
+    .await;
+    assert_eq!(res.body, BLACKLISTED, "the family was revoked by the reuse");
+    drop(endpoints);
+    let endpoints = open();
+    let res = send(
+        endpoints.refresh(),
+        json(&format!(r#"{{"refresh":"{b}"}}"#)),
+    )
+    .await;
+    assert_eq!(res.body, BLACKLISTED, "and that was persisted too");
+}

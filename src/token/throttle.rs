@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -16,18 +16,21 @@ use crate::verify::Clock;
 /// [`SocketAddr`], then an [`IpAddr`]. hyper-util's servers and tonic do not insert one by
 /// themselves; with axum, copy `ConnectInfo` into it:
 ///
-/// ```ignore
-/// use axum::extract::{ConnectInfo, Request};
+/// ```no_run
 /// use std::net::SocketAddr;
+/// use axum::extract::{ConnectInfo, Request};
 /// use tower_jwt_auth::token::ClientAddr;
 ///
+/// # async fn run(router: axum::Router) -> std::io::Result<()> {
 /// let app = router.layer(axum::middleware::map_request(
 ///     |ConnectInfo(addr): ConnectInfo<SocketAddr>, mut req: Request| async move {
 ///         req.extensions_mut().insert(ClientAddr(addr.ip()));
 ///         req
 ///     },
 /// ));
-/// axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+/// axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+/// # }
 /// ```
 ///
 /// Behind a reverse proxy, insert the address the proxy reports (and that you trust) instead.
@@ -128,12 +131,15 @@ impl<K: Hash + Eq + Clone> Table<K> {
             return;
         }
         if self.map.len() >= cap {
+            // Full: drop expired entries, then (still full: a flood) an eighth of the table, so
+            // the O(n) sweep runs at most once per cap/8 insertions.
             self.map.retain(|_, e| now < e.start.saturating_add(window));
-            while self.map.len() >= cap.max(1) {
-                let Some(k) = self.map.keys().next().cloned() else {
-                    break;
-                };
-                self.map.remove(&k);
+            if self.map.len() >= cap {
+                let excess = self.map.len() + 1 - cap + cap / 8;
+                let victims: Vec<K> = self.map.keys().take(excess).cloned().collect();
+                for k in victims {
+                    self.map.remove(&k);
+                }
             }
         }
         self.map.insert(
@@ -172,6 +178,12 @@ fn key(username: &str, client: Option<ClientAddr>) -> [u8; 16] {
     k
 }
 
+/// Locks a table; a poisoned lock (impossible: nothing in the critical sections panics) is
+/// recovered rather than turning throttling off.
+fn lock<K>(m: &Mutex<Table<K>>) -> MutexGuard<'_, Table<K>> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 fn table<K>() -> Mutex<Table<K>> {
     Mutex::new(Table {
         map: HashMap::new(),
@@ -198,21 +210,13 @@ impl Throttle {
         let now = self.clock.now();
         let w = self.window();
         let s = &self.settings;
-        let waits =
-            [
-                self.pairs.lock().ok().and_then(|t| {
-                    t.blocked(&key(username, client), s.max_failures_per_user, w, now)
-                }),
-                self.accounts.lock().ok().and_then(|t| {
-                    t.blocked(&key(username, None), s.max_failures_per_account, w, now)
-                }),
-                client.and_then(|c| {
-                    self.clients
-                        .lock()
-                        .ok()
-                        .and_then(|t| t.blocked(&c.key(), s.max_failures_per_client, w, now))
-                }),
-            ];
+        let waits = [
+            lock(&self.pairs).blocked(&key(username, client), s.max_failures_per_user, w, now),
+            lock(&self.accounts).blocked(&key(username, None), s.max_failures_per_account, w, now),
+            client.and_then(|c| {
+                lock(&self.clients).blocked(&c.key(), s.max_failures_per_client, w, now)
+            }),
+        ];
         waits.into_iter().flatten().max().map_or(Ok(()), Err)
     }
 
@@ -220,31 +224,23 @@ impl Throttle {
         let now = self.clock.now();
         let w = self.window();
         let cap = self.settings.max_entries;
-        if let Ok(mut t) = self.pairs.lock() {
-            t.fail(key(username, client), w, now, cap);
-        }
-        if let Ok(mut t) = self.accounts.lock() {
-            t.fail(key(username, None), w, now, cap);
-        }
-        if let (Some(c), Ok(mut t)) = (client, self.clients.lock()) {
-            t.fail(c.key(), w, now, cap);
+        lock(&self.pairs).fail(key(username, client), w, now, cap);
+        lock(&self.accounts).fail(key(username, None), w, now, cap);
+        if let Some(c) = client {
+            lock(&self.clients).fail(c.key(), w, now, cap);
         }
     }
 
     pub(crate) fn success(&self, username: &str, client: Option<ClientAddr>) {
-        if let Ok(mut t) = self.pairs.lock() {
-            t.map.remove(&key(username, client));
-        }
-        if let Ok(mut t) = self.accounts.lock() {
-            t.map.remove(&key(username, None));
-        }
+        lock(&self.pairs).map.remove(&key(username, client));
+        lock(&self.accounts).map.remove(&key(username, None));
     }
 
     #[cfg(test)]
     fn sizes(&self) -> (usize, usize, usize) {
-        let p = self.pairs.lock().map(|t| t.map.len()).unwrap_or(0);
-        let u = self.accounts.lock().map(|t| t.map.len()).unwrap_or(0);
-        let c = self.clients.lock().map(|t| t.map.len()).unwrap_or(0);
+        let p = lock(&self.pairs).map.len();
+        let u = lock(&self.accounts).map.len();
+        let c = lock(&self.clients).map.len();
         (p, u, c)
     }
 }
