@@ -28,7 +28,7 @@ fn login_timing(c: &mut Criterion) {
         store
             .import_django(
                 r#"[{"model":"auth.user","pk":2,"fields":{"username":"dj","is_active":true,
-                "password":"pbkdf2_sha256$1000000$lYuTkeTmU6AVIw02BIPCBY$AUeBRjXHr4iHPZ3og4F1h5uQ+BGl2T74r/fMYfhKxsM="}}]"#,
+                "password":"pbkdf2_sha256$1000000$xrsgchF0udOUlERiqyoiLy$q5eattUaW28sdTMk4rU1qmLl/5Z2BPgPOpRaC2/GraE="}}]"#,
             )
             .await
             .expect("import");
