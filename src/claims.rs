@@ -145,9 +145,10 @@ pub struct SimpleJwtClaims {
     /// `access`, `refresh` or `sliding`.
     pub token_type: String,
     /// Expiry, seconds since the epoch.
+    #[serde(deserialize_with = "numeric_date")]
     pub exp: i64,
     /// Issued-at, seconds since the epoch.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_numeric_date")]
     pub iat: Option<i64>,
     /// Token id (simplejwt: 32 lowercase hex digits).
     pub jti: String,
@@ -220,11 +221,25 @@ pub(crate) struct RegisteredSeed<'n> {
     pub(crate) names: &'n ClaimNames,
 }
 
+/// Whether `json` is UTF-8 (RFC 8725 §3.7; serde_json does not check the strings it skips) and
+/// starts, after JSON whitespace, with `{`: the rest of the parse then proves it is one complete
+/// object. Arrays, which serde would map onto a struct's fields, are not.
+pub(crate) fn is_json_object(json: &[u8]) -> bool {
+    std::str::from_utf8(json).is_ok()
+        && json
+            .iter()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            .is_some_and(|b| *b == b'{')
+}
+
 /// Parse error kinds surfaced from the registered-claims pass.
 pub(crate) fn parse_registered<'a>(
     payload: &'a [u8],
     names: &ClaimNames,
 ) -> Result<Registered<'a>, AuthErrorKind> {
+    if !is_json_object(payload) {
+        return Err(AuthErrorKind::Malformed);
+    }
     let mut de = serde_json::Deserializer::from_slice(payload);
     let reg = RegisteredSeed { names }.deserialize(&mut de).map_err(|e| {
         if e.is_data() {
@@ -260,6 +275,37 @@ impl<'de> Visitor<'de> for RegisteredSeed<'_> {
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             let key: &str = &key;
             match key {
+                k if k == self.names.jti => {
+                    set_once(&mut r.jti, map.next_value::<BorrowedStr<'de>>()?.0, key)?
+                }
+                k if k == self.names.token_type => set_once(
+                    &mut r.token_type,
+                    map.next_value::<BorrowedStr<'de>>()?.0,
+                    key,
+                )?,
+                // The configured names come first, so `user_id_claim("sub")` works.
+                k if k == self.names.user_id => {
+                    if r.user_id_ok.is_some() {
+                        return Err(dup(key));
+                    }
+                    let value = if k == "sub" {
+                        // PyJWT >= 2.10 rejects a non-string `sub`, whatever it is used for.
+                        UserIdValue::Str(map.next_value::<BorrowedStr<'de>>()?.0)
+                    } else {
+                        map.next_value::<UserIdValue<'de>>()?
+                    };
+                    match value {
+                        UserIdValue::Str(s) if !s.is_empty() => {
+                            r.user_id = Some(s);
+                            r.user_id_ok = Some(true);
+                        }
+                        UserIdValue::Int(i) => {
+                            r.user_id_int = Some(i);
+                            r.user_id_ok = Some(true);
+                        }
+                        _ => r.user_id_ok = Some(false),
+                    }
+                }
                 "exp" => set_once(&mut r.exp, map.next_value::<NumericDate>()?.0, key)?,
                 "nbf" => set_once(&mut r.nbf, map.next_value::<NumericDate>()?.0, key)?,
                 "iat" => set_once(&mut r.iat, map.next_value::<NumericDate>()?.0, key)?,
@@ -276,30 +322,6 @@ impl<'de> Visitor<'de> for RegisteredSeed<'_> {
                         return Err(dup(key));
                     }
                     r.aud = map.next_value::<AudValue<'de>>()?.0;
-                }
-                k if k == self.names.jti => {
-                    set_once(&mut r.jti, map.next_value::<BorrowedStr<'de>>()?.0, key)?
-                }
-                k if k == self.names.token_type => set_once(
-                    &mut r.token_type,
-                    map.next_value::<BorrowedStr<'de>>()?.0,
-                    key,
-                )?,
-                k if k == self.names.user_id => {
-                    if r.user_id_ok.is_some() {
-                        return Err(dup(key));
-                    }
-                    match map.next_value::<UserIdValue<'de>>()? {
-                        UserIdValue::Str(s) if !s.is_empty() => {
-                            r.user_id = Some(s);
-                            r.user_id_ok = Some(true);
-                        }
-                        UserIdValue::Int(i) => {
-                            r.user_id_int = Some(i);
-                            r.user_id_ok = Some(true);
-                        }
-                        _ => r.user_id_ok = Some(false),
-                    }
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -351,6 +373,16 @@ impl<'de> Deserialize<'de> for NumericDate {
         }
         d.deserialize_any(V)
     }
+}
+
+/// A NumericDate field of a claims struct: integers and non-integers (floored), as the verifier
+/// reads them.
+fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    NumericDate::deserialize(d).map(|n| n.0)
+}
+
+fn opt_numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Option::<NumericDate>::deserialize(d).map(|n| n.map(|n| n.0))
 }
 
 /// A string that borrows from the input when it has no escapes.

@@ -35,7 +35,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::claims::{Audience, ClaimNames, Registered, TokenType, UserId, parse_registered};
+use crate::claims::{
+    Audience, ClaimNames, Registered, TokenType, UserId, is_json_object, parse_registered,
+};
 use crate::error::{AuthError, AuthErrorKind, ConfigError};
 use crate::keys::{Algorithm, Keys};
 
@@ -470,6 +472,10 @@ impl Verifier {
         let header_json = hbuf
             .decode(h64)
             .map_err(|()| fail(AuthErrorKind::Malformed))?;
+        // RFC 7515 §4: a JSON object. serde's derived struct would also accept an array.
+        if !is_json_object(header_json) {
+            return Err(fail(AuthErrorKind::Malformed));
+        }
         let header: Header<'_> = {
             let mut de = serde_json::Deserializer::from_slice(header_json);
             let h = Header::deserialize(&mut de).map_err(|_| fail(AuthErrorKind::Malformed))?;
@@ -517,13 +523,16 @@ impl Verifier {
             .decode(p64)
             .map_err(|()| fail(AuthErrorKind::Malformed))?;
         let reg = parse_registered(payload, &p.names).map_err(fail)?;
+        // From here on the signature is good: rejections carry the jti for logs.
+        let fail = |kind: AuthErrorKind| fail(kind).with_jti(reg.jti.as_deref());
 
         // 7. PyJWT's checks.
         let now = p.clock.now();
-        if let Some(exp) = reg.exp {
-            if exp <= now.saturating_sub(p.leeway) {
-                return Err(fail(AuthErrorKind::Expired));
-            }
+        if reg
+            .exp
+            .is_some_and(|exp| exp <= now.saturating_sub(p.leeway))
+        {
+            return Err(fail(AuthErrorKind::Expired));
         }
         if reg
             .nbf
@@ -551,14 +560,13 @@ impl Verifier {
                 }
             }
         }
-        if let Some(want) = &p.issuer {
-            if !reg
+        if let Some(want) = &p.issuer
+            && !reg
                 .iss
                 .as_deref()
                 .is_some_and(|i| want.iter().any(|w| w == i))
-            {
-                return Err(fail(AuthErrorKind::InvalidIssuer));
-            }
+        {
+            return Err(fail(AuthErrorKind::InvalidIssuer));
         }
 
         // 8. simplejwt's checks.
