@@ -796,3 +796,35 @@ fn a_write_into_a_read_only_directory_fails_cleanly() {
     );
     chmod(&store_dir, 0o755);
 }
+
+#[test]
+fn write_file_atomic_replaces_whole_files() {
+    use tower_jwt_auth::store::write_file_atomic;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("schedules.json");
+    write_file_atomic(&path, b"first").expect("write");
+    write_file_atomic(&path, b"second, longer").expect("write");
+    assert_eq!(std::fs::read(&path).expect("read"), b"second, longer");
+    write_file_atomic(&path, b"").expect("write");
+    assert_eq!(std::fs::read(&path).expect("read"), b"");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // Errors leave nothing behind: a missing directory, a path that is a directory.
+    assert!(write_file_atomic(dir.path().join("missing/x.json"), b"x").is_err());
+    std::fs::create_dir(dir.path().join("adir")).expect("mkdir");
+    assert!(write_file_atomic(dir.path().join("adir"), b"x").is_err());
+    assert!(write_file_atomic("/", b"x").is_err());
+    let names: BTreeSet<String> = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["schedules.json".to_string(), "adir".to_string()])
+    );
+}
