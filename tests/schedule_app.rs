@@ -2,6 +2,7 @@
 //! exchanges T#45–T#82 replayed with exact statuses, bodies and headers, plus what the
 //! transcript does not cover (DELETE, HEAD, OPTIONS, 301s, 404, 413, 415, odd bodies).
 
+#![cfg(feature = "token")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[allow(dead_code, unreachable_pub)]

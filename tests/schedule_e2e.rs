@@ -4,6 +4,7 @@
 //! README's quick start (the default run's printed curl lines, run as printed).
 
 #![cfg(unix)]
+#![cfg(feature = "token")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -133,14 +134,27 @@ impl Server {
     }
 
     /// SIGTERM, then wait: a graceful shutdown exits 0.
-    fn stop(mut self) -> String {
+    fn stop(self) -> String {
+        self.stop_with("TERM")
+    }
+
+    /// `kill -SIGNAL`, then wait: a graceful shutdown exits 0 and says so in the log.
+    fn stop_with(mut self, signal: &str) -> String {
         let pid = self.child.id().to_string();
-        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
         assert!(status.success());
         let status = self.child.wait().unwrap();
-        assert!(status.success(), "exit status after SIGTERM: {status:?}");
+        assert!(
+            status.success(),
+            "exit status after SIG{signal}: {status:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
-        self.log()
+        let log = self.log();
+        assert!(log.contains("shutting down"), "{log}");
+        log
     }
 }
 
@@ -623,7 +637,8 @@ async fn quick_start_curl_lines_work_as_printed() {
         .await;
         assert_eq!((r.status, r.body.as_str()), (200, SEED));
     }
-    let log = server.stop();
+    // Ctrl-C.
+    let log = server.stop_with("INT");
     let password = banner
         .split("password \"")
         .nth(1)
