@@ -646,3 +646,68 @@ async fn quick_start_curl_lines_work_as_printed() {
         .unwrap();
     assert!(!log.contains(password), "{log}");
 }
+
+/// Bad configuration and bad input stop the program with a clear message (and never echo a
+/// secret), instead of starting in a surprising state.
+#[test]
+fn refuses_bad_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("data");
+    let d = d.to_str().unwrap();
+
+    // A JWT_SECRET too short for HS256.
+    let out = Command::new(server_exe())
+        .args(["--addr", "127.0.0.1:0"])
+        .env("JWT_SECRET", "short-secret-value")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("HS256 needs at least 32 bytes"), "{err}");
+    assert!(!err.contains("short-secret-value"), "{err}");
+
+    // A corrupt schedules file: refused, and nothing else is created next to it.
+    std::fs::create_dir_all(d).unwrap();
+    std::fs::write(Path::new(d).join("schedules.json"), "{not json").unwrap();
+    let out = Command::new(server_exe())
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir", d])
+        .env_remove("JWT_SECRET")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("schedules.json is corrupt"), "{err}");
+    let mut names: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["schedules.json"]);
+
+    // Passwords: empty, or with surrounding whitespace (the login endpoint trims it, as DRF
+    // does, so such a user could never log in).
+    for (stdin, why) in [
+        ("\n", "empty password"),
+        (" padded \n", "leading or trailing whitespace"),
+    ] {
+        let (ok, _, err) = cli(&["users", "add", "bob", "--data-dir", d], stdin);
+        assert!(!ok);
+        assert!(err.contains(why), "{err}");
+    }
+    // Listing a directory that does not exist does not create it.
+    let missing = dir.path().join("missing");
+    let (ok, _, err) = cli(
+        &["users", "list", "--data-dir", missing.to_str().unwrap()],
+        "",
+    );
+    assert!(!ok);
+    assert!(err.contains("no data directory"), "{err}");
+    assert!(!missing.exists());
+    // Not a dumpdata file.
+    let (ok, _, err) = cli(
+        &["users", "import-django", "/dev/null", "--data-dir", d],
+        "",
+    );
+    assert!(!ok);
+    assert!(err.contains("not a dumpdata user list"), "{err}");
+}

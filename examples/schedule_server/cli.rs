@@ -137,30 +137,15 @@ fn runtime() -> Result<tokio::runtime::Runtime, BoxError> {
 
 fn serve(args: ServeArgs) -> Result<(), BoxError> {
     runtime()?.block_on(async move {
-        let data_dir = args.data_dir.as_deref();
-        if let Some(dir) = data_dir {
-            ensure_dir(dir)?;
-        }
-        let (secret, source) = storage::signing_secret(std::env::var_os("JWT_SECRET"), data_dir)?;
-        match source {
-            SecretSource::Env => tracing::info!("signing secret: from JWT_SECRET"),
-            SecretSource::File => tracing::info!("signing secret: read from the data directory"),
-            SecretSource::Created => {
-                tracing::info!("signing secret: generated into the data directory (mode 0600)");
-            }
-            SecretSource::Ephemeral => tracing::warn!(
-                "signing secret: generated at random for this run; tokens will not survive a \
-                 restart (use --data-dir DIR or JWT_SECRET to keep them valid)"
-            ),
-        }
-        let keys = Keys::hs256(&secret.0)
-            .map_err(|e| format!("unusable signing secret (HS256 needs at least 32 bytes): {e}"))?;
-        drop(secret);
-        match data_dir {
+        match args.data_dir.clone() {
             Some(dir) => {
-                let users = open_users(dir)?;
-                let revocations = open_revocations(dir)?;
-                let schedules = ScheduleStore::open(&storage::schedules_path(dir))?;
+                // Open (and validate) everything before creating anything: a corrupt file stops
+                // the server instead of being replaced.
+                ensure_dir(&dir)?;
+                let schedules = ScheduleStore::open(&storage::schedules_path(&dir))?;
+                let users = open_users(&dir)?;
+                let revocations = open_revocations(&dir)?;
+                let keys = signing_keys(Some(&dir))?;
                 let count = users.list().await?.len();
                 let mut intro = format!("data directory: {} ({count} users)\n", dir.display());
                 if count == 0 {
@@ -169,31 +154,38 @@ fn serve(args: ServeArgs) -> Result<(), BoxError> {
                         dir.display()
                     );
                 }
-                run(
-                    args,
-                    keys,
-                    users,
-                    revocations,
-                    schedules,
-                    Intro::Text(intro),
-                )
-                .await
+                let intro = Intro::Text(intro);
+                run(args, keys, users, revocations, schedules, intro).await
             }
             None => {
+                let keys = signing_keys(None)?;
                 let (users, demo) = demo_users().await?;
                 let revocations = MemoryRevocationStore::new();
-                run(
-                    args,
-                    keys,
-                    users,
-                    revocations,
-                    ScheduleStore::memory(),
-                    Intro::Demo(demo),
-                )
-                .await
+                let schedules = ScheduleStore::memory();
+                let intro = Intro::Demo(demo);
+                run(args, keys, users, revocations, schedules, intro).await
             }
         }
     })
+}
+
+/// The HS256 keys: `JWT_SECRET`, else `DIR/jwt_secret` (created once), else random (with a
+/// warning). The secret itself is never logged.
+fn signing_keys(data_dir: Option<&Path>) -> Result<Keys, BoxError> {
+    let (secret, source) = storage::signing_secret(std::env::var_os("JWT_SECRET"), data_dir)?;
+    match source {
+        SecretSource::Env => tracing::info!("signing secret: from JWT_SECRET"),
+        SecretSource::File => tracing::info!("signing secret: read from the data directory"),
+        SecretSource::Created => {
+            tracing::info!("signing secret: generated into the data directory (mode 0600)");
+        }
+        SecretSource::Ephemeral => tracing::warn!(
+            "signing secret: generated at random for this run; tokens will not survive a \
+             restart (use --data-dir DIR or JWT_SECRET to keep them valid)"
+        ),
+    }
+    Keys::hs256(&secret.0)
+        .map_err(|e| format!("unusable signing secret (HS256 needs at least 32 bytes): {e}").into())
 }
 
 /// What the banner says after the address.
@@ -360,6 +352,9 @@ fn users(cmd: UsersCommand) -> Result<(), BoxError> {
                 println!("added user {:?} with id {}{note}", user.username, user.id);
             }
             UsersCommand::List { data_dir } => {
+                if !data_dir.is_dir() {
+                    return Err(format!("no data directory at {}", data_dir.display()).into());
+                }
                 let store = open_users(&data_dir)?;
                 let mut out = String::from("id\tusername\tactive\n");
                 for u in store.list().await? {
