@@ -109,6 +109,7 @@ fn state(schedules: ScheduleStore, body_limit: usize) -> AppState<TestUsers, Tes
         users,
         schedules,
         body_limit,
+        request_timeout: routes::DEFAULT_REQUEST_TIMEOUT,
     }
 }
 
@@ -778,4 +779,33 @@ async fn the_panic_backstop_answers_json_500_without_the_payload() {
     assert_eq!(res.headers()["content-type"], "application/json");
     let body = res.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(&body[..], br#"{"detail":"A server error occurred."}"#);
+}
+
+/// A body that never finishes (a stalled upload).
+struct Stalled;
+
+impl http_body::Body for Stalled {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        std::task::Poll::Pending
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_upload_gets_a_json_408() {
+    let mut st = state(ScheduleStore::memory(), DEFAULT_BODY_LIMIT);
+    st.request_timeout = std::time::Duration::from_millis(200);
+    let app = app(st);
+    let req = Request::post("/api/weekly_schedule/")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {ACCESS_1}"))
+        .body(Body::new(Stalled))
+        .unwrap();
+    let a = send(&app, req).await;
+    assert_eq!(a.status, StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(a.body, r#"{"detail":"Request timed out."}"#);
 }

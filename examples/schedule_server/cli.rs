@@ -14,7 +14,7 @@ use tower_jwt_auth::store::{
 use tower_jwt_auth::token::{Issuer, TokenEndpoints, TokenSettings};
 use tower_jwt_auth::{Keys, Verifier};
 
-use crate::routes::{AppState, DEFAULT_BODY_LIMIT, app};
+use crate::routes::{AppState, DEFAULT_BODY_LIMIT, DEFAULT_REQUEST_TIMEOUT, app};
 use crate::storage::{self, ScheduleStore, SecretSource};
 
 /// The weekly-schedule server (simplejwt-compatible token endpoints + a protected schedule API).
@@ -225,6 +225,7 @@ async fn run<U: UserStore, R: RevocationStore>(
         users,
         schedules,
         body_limit: DEFAULT_BODY_LIMIT,
+        request_timeout: DEFAULT_REQUEST_TIMEOUT,
     };
 
     let listener = tokio::net::TcpListener::bind(args.addr)

@@ -8,13 +8,13 @@
 //! | `/healthz` | none | `GET`, `HEAD` |
 //! | the same paths without the trailing slash | | 301 to the slash form (Django's `APPEND_SLASH`) |
 //!
-//! Layers, outermost first: one log line per request → catch-panic (JSON 500) → body limit (JSON
-//! 413) → router. On the schedule route: DRF's `Allow`/`Vary` headers → `JwtAuthLayer` (401s,
+//! Layers, outermost first: one log line per request → request timeout (JSON 408) → catch-panic
+//! (JSON 500) → peer address for the login throttle → body limit (JSON 413) → router. On the schedule route: DRF's `Allow`/`Vary` headers → `JwtAuthLayer` (401s,
 //! which therefore carry those headers too) → the handlers.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Extension;
 use axum::Router;
@@ -48,7 +48,12 @@ pub(crate) struct AppState<U, R> {
     pub(crate) schedules: ScheduleStore,
     /// The largest request body accepted, in bytes.
     pub(crate) body_limit: usize,
+    /// How long a request may take, body upload included, before a JSON 408.
+    pub(crate) request_timeout: Duration,
 }
+
+/// The default request timeout.
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The default request body limit: 64 KiB, plenty for a week of slots.
 pub(crate) const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -56,6 +61,7 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// The whole application.
 pub(crate) fn app<U: UserStore, R: RevocationStore>(state: AppState<U, R>) -> Router {
     let limit = state.body_limit;
+    let timeout = state.request_timeout;
     let tokens = &state.tokens;
     Router::new()
         // The token services are plain tower services: mount them as they are.
@@ -75,6 +81,7 @@ pub(crate) fn app<U: UserStore, R: RevocationStore>(state: AppState<U, R>) -> Ro
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
+        .layer(from_fn(move |req, next| time_limit(timeout, req, next)))
         .layer(from_fn(log_request))
 }
 
@@ -349,6 +356,14 @@ pub(crate) fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) ->
 // ------------------------------------------------------------------------------------------------
 // Middleware
 // ------------------------------------------------------------------------------------------------
+
+/// Answers 408 when a request (a slow upload included) takes longer than `timeout`.
+async fn time_limit(timeout: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => detail(StatusCode::REQUEST_TIMEOUT, "Request timed out."),
+    }
+}
 
 /// The request body limit, for handlers that read bodies.
 #[derive(Clone, Copy, Debug)]
