@@ -45,6 +45,7 @@ fn cheap_dump() -> String {
          "is_active": false, "is_superuser": false, "email": "", "groups": [], "user_permissions": []}},
         {"model": "auth.user", "pk": 4, "fields": {"password": "!unusable0123456789abcdefghijklmnopqrst",
          "username": "cat", "is_active": true}},
+        {"model": "auth.user", "pk": 5, "fields": {"password": "", "username": "dan"}},
     ])
     .to_string()
 }
@@ -150,9 +151,13 @@ macro_rules! user_store_suite {
                     [
                         ("3".into(), "ann".into(), true),
                         ("9".into(), "ben".into(), false),
-                        ("4".into(), "cat".into(), true)
+                        ("4".into(), "cat".into(), true),
+                        ("5".into(), "dan".into(), true)
                     ]
                 );
+                // An empty Django hash is kept as an unusable password.
+                assert_eq!(imported[3].password_hash, "!");
+                assert_eq!(store.authenticate("dan", "").await.expect("ok"), None);
                 assert!(imported[0].password_hash.starts_with("pbkdf2_sha256$1000$"));
                 assert_eq!(store.add_user("next", "pw", true).await.expect("add").id.as_str(), "10");
                 // The unusable password never logs in.
@@ -165,7 +170,7 @@ macro_rules! user_store_suite {
                     store.import_django(&cheap_dump()).await,
                     Err(StoreError::Conflict(_))
                 ));
-                assert_eq!(store.list().await.expect("list").len(), 5);
+                assert_eq!(store.list().await.expect("list").len(), 6);
             }
 
             #[tokio::test]
