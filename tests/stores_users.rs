@@ -833,3 +833,67 @@ fn write_file_atomic_replaces_whole_files() {
         BTreeSet::from(["schedules.json".to_string(), "adir".to_string()])
     );
 }
+
+// ---- real processes ----------------------------------------------------------------------------
+
+const ADDER_ENV: &str = "TOWER_JWT_AUTH_TEST_ADDER";
+
+/// The child of `three_processes_adding_users_lose_no_update`: adds 15 users named after it.
+#[test]
+#[ignore = "child process of three_processes_adding_users_lose_no_update"]
+fn adder_child() {
+    let (Some(path), Ok(name)) = (std::env::var_os(CHILD_ENV), std::env::var(ADDER_ENV)) else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async move {
+        let store = FileUserStore::open_with_hasher(PathBuf::from(path), fast()).expect("open");
+        for i in 0..15 {
+            store
+                .add_user(&format!("{name}-{i}"), "pw", true)
+                .await
+                .expect("add");
+        }
+    });
+}
+
+#[test]
+fn three_processes_adding_users_lose_no_update() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("users.json");
+    let exe = std::env::current_exe().expect("test binary");
+    let children: Vec<_> = ["p1", "p2", "p3"]
+        .iter()
+        .map(|name| {
+            std::process::Command::new(&exe)
+                .args(["adder_child", "--exact", "--ignored", "--test-threads=1"])
+                .env(CHILD_ENV, &path)
+                .env(ADDER_ENV, name)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        let log = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && log.contains("1 passed"),
+            "{log}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(ids_of(&path), (1..=45).collect::<Vec<u64>>());
+    let names: BTreeSet<String> = read_json(&path)["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .map(|u| u["username"].as_str().expect("name").to_owned())
+        .collect();
+    let want: BTreeSet<String> = ["p1", "p2", "p3"]
+        .iter()
+        .flat_map(|p| (0..15).map(move |i| format!("{p}-{i}")))
+        .collect();
+    assert_eq!(names, want);
+}
