@@ -45,6 +45,7 @@ fn cheap_dump() -> String {
          "is_active": false, "is_superuser": false, "email": "", "groups": [], "user_permissions": []}},
         {"model": "auth.user", "pk": 4, "fields": {"password": "!unusable0123456789abcdefghijklmnopqrst",
          "username": "cat", "is_active": true}},
+        {"model": "auth.user", "pk": 5, "fields": {"password": "", "username": "dan"}},
     ])
     .to_string()
 }
@@ -150,9 +151,13 @@ macro_rules! user_store_suite {
                     [
                         ("3".into(), "ann".into(), true),
                         ("9".into(), "ben".into(), false),
-                        ("4".into(), "cat".into(), true)
+                        ("4".into(), "cat".into(), true),
+                        ("5".into(), "dan".into(), true)
                     ]
                 );
+                // An empty Django hash is kept as an unusable password.
+                assert_eq!(imported[3].password_hash, "!");
+                assert_eq!(store.authenticate("dan", "").await.expect("ok"), None);
                 assert!(imported[0].password_hash.starts_with("pbkdf2_sha256$1000$"));
                 assert_eq!(store.add_user("next", "pw", true).await.expect("add").id.as_str(), "10");
                 // The unusable password never logs in.
@@ -165,7 +170,7 @@ macro_rules! user_store_suite {
                     store.import_django(&cheap_dump()).await,
                     Err(StoreError::Conflict(_))
                 ));
-                assert_eq!(store.list().await.expect("list").len(), 5);
+                assert_eq!(store.list().await.expect("list").len(), 6);
             }
 
             #[tokio::test]
@@ -827,4 +832,68 @@ fn write_file_atomic_replaces_whole_files() {
         names,
         BTreeSet::from(["schedules.json".to_string(), "adir".to_string()])
     );
+}
+
+// ---- real processes ----------------------------------------------------------------------------
+
+const ADDER_ENV: &str = "TOWER_JWT_AUTH_TEST_ADDER";
+
+/// The child of `three_processes_adding_users_lose_no_update`: adds 15 users named after it.
+#[test]
+#[ignore = "child process of three_processes_adding_users_lose_no_update"]
+fn adder_child() {
+    let (Some(path), Ok(name)) = (std::env::var_os(CHILD_ENV), std::env::var(ADDER_ENV)) else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async move {
+        let store = FileUserStore::open_with_hasher(PathBuf::from(path), fast()).expect("open");
+        for i in 0..15 {
+            store
+                .add_user(&format!("{name}-{i}"), "pw", true)
+                .await
+                .expect("add");
+        }
+    });
+}
+
+#[test]
+fn three_processes_adding_users_lose_no_update() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("users.json");
+    let exe = std::env::current_exe().expect("test binary");
+    let children: Vec<_> = ["p1", "p2", "p3"]
+        .iter()
+        .map(|name| {
+            std::process::Command::new(&exe)
+                .args(["adder_child", "--exact", "--ignored", "--test-threads=1"])
+                .env(CHILD_ENV, &path)
+                .env(ADDER_ENV, name)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        let log = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && log.contains("1 passed"),
+            "{log}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(ids_of(&path), (1..=45).collect::<Vec<u64>>());
+    let names: BTreeSet<String> = read_json(&path)["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .map(|u| u["username"].as_str().expect("name").to_owned())
+        .collect();
+    let want: BTreeSet<String> = ["p1", "p2", "p3"]
+        .iter()
+        .flat_map(|p| (0..15).map(move |i| format!("{p}-{i}")))
+        .collect();
+    assert_eq!(names, want);
 }
