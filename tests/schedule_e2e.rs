@@ -577,7 +577,8 @@ async fn django_users_log_in_with_their_django_passwords() {
 /// run exactly as printed.
 #[tokio::test(flavor = "multi_thread")]
 async fn quick_start_curl_lines_work_as_printed() {
-    let server = Server::start(&["--addr", "127.0.0.1:0"], &[]);
+    // RUST_LOG=trace: even at the most verbose level no token or password may reach the log.
+    let server = Server::start(&["--addr", "127.0.0.1:0"], &[("RUST_LOG", "trace")]);
     let banner = server.banner.join("\n");
     assert!(banner.contains("demo user"), "{banner}");
     let lines: Vec<&str> = server
@@ -595,9 +596,13 @@ async fn quick_start_curl_lines_work_as_printed() {
     let log = server.log();
     assert!(log.contains("tokens will not survive a restart"), "{log}");
 
-    if Command::new("curl").arg("--version").output().is_ok() {
-        // Run them in one shell, as a user pasting them would (ACCESS carries over).
-        let script = format!("set -e\n{}\necho\n{}\n", lines.join("\necho\n"), "");
+    let access = if Command::new("curl").arg("--version").output().is_ok() {
+        // Run them in one shell, as a user pasting them would (ACCESS carries over); then print
+        // ACCESS so the test can look for it in the log.
+        let script = format!(
+            "set -e\n{}\necho\necho \"$ACCESS\"\n",
+            lines.join("\necho\n")
+        );
         let out = Command::new("bash")
             .arg("-c")
             .arg(&script)
@@ -609,7 +614,10 @@ async fn quick_start_curl_lines_work_as_printed() {
             String::from_utf8_lossy(&out.stderr)
         );
         let out = String::from_utf8(out.stdout).unwrap();
-        assert_eq!(out, format!("\n{SEED}\n{SEED}\n"));
+        let (out, access) = out.trim_end().rsplit_once('\n').unwrap();
+        assert_eq!(out, format!("\n{SEED}\n{SEED}"));
+        assert_eq!(claims_of(access)["token_type"], "access");
+        access.to_owned()
     } else {
         // No curl: do what the lines say.
         let password = banner
@@ -636,7 +644,8 @@ async fn quick_start_curl_lines_work_as_printed() {
         )
         .await;
         assert_eq!((r.status, r.body.as_str()), (200, SEED));
-    }
+        access
+    };
     // Ctrl-C.
     let log = server.stop_with("INT");
     let password = banner
@@ -645,6 +654,10 @@ async fn quick_start_curl_lines_work_as_printed() {
         .and_then(|s| s.split('"').next())
         .unwrap();
     assert!(!log.contains(password), "{log}");
+    assert!(!log.contains(&access), "{log}");
+    // The access token's signature alone must not leak either.
+    assert!(!log.contains(access.rsplit('.').next().unwrap()), "{log}");
+    assert!(log.contains("method=POST"), "{log}");
 }
 
 /// Bad configuration and bad input stop the program with a clear message (and never echo a

@@ -119,9 +119,22 @@ pub(crate) fn main() -> ExitCode {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Logs to stderr, `RUST_LOG` (default `info`). The HTTP stack's own crates are capped at `info`
+/// whatever `RUST_LOG` says: their trace output can include raw header values (tokens).
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    for capped in [
+        "hyper=info",
+        "hyper_util=info",
+        "h2=info",
+        "axum=info",
+        "tower_http=info",
+    ] {
+        if let Ok(directive) = capped.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
