@@ -120,7 +120,9 @@ pub(crate) fn main() -> ExitCode {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Logs to stderr, `RUST_LOG` (default `info`). The HTTP stack's own crates are capped at `info`
-/// whatever `RUST_LOG` says: their trace output can include raw header values (tokens).
+/// whatever `RUST_LOG` says: their debug and trace output describes connections and frames, which
+/// is noise here, and a log that may never carry a token is easier to keep that way if only this
+/// crate and this example describe requests.
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
