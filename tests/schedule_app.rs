@@ -15,18 +15,15 @@ mod routes;
 #[path = "../examples/schedule_server/storage.rs"]
 mod storage;
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
-
 use axum::Router;
 use axum::body::Body;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-use tower_jwt_auth::store::{RevocationStore, Rotation, StoreError, User, UserStore};
+use tower_jwt_auth::store::{MemoryRevocationStore, MemoryUserStore};
 use tower_jwt_auth::token::{Issuer, TokenEndpoints, TokenSettings};
-use tower_jwt_auth::{Clock, Keys, UserId, Verifier};
+use tower_jwt_auth::{Clock, Keys, Verifier};
 
 use routes::{AppState, DEFAULT_BODY_LIMIT, app};
 use storage::ScheduleStore;
@@ -38,68 +35,28 @@ const NOW: i64 = 1_795_655_421;
 /// T#73's access token for user "1" (alice), valid at `NOW`.
 const ACCESS_1: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1NjU1NzE5LCJpYXQiOjE3OTU2NTU0MTksImp0aSI6ImZhYzUzNDRkMDFkMzRkYjNiNTU3NWQ2NWY1ZWU4YzBmIiwidXNlcl9pZCI6IjEifQ.3sQxRGYrBFJCl5b7XqGnihDsGISBuAktdoU9w-Boqu4";
 
-/// Users 1 (active) and 2 (inactive), as in the reference database. Only `get` is used here.
-#[derive(Clone, Default)]
-struct TestUsers(Arc<HashMap<String, User>>);
-
-impl TestUsers {
-    fn reference() -> Self {
-        let user = |id: &str, name: &str, active: bool| User {
-            id: serde_json::from_value::<UserId>(Value::String(id.into())).unwrap(),
-            username: name.into(),
-            is_active: active,
-            password_hash: "!".into(),
-            extra_claims: serde_json::Map::new(),
-        };
-        Self(Arc::new(HashMap::from([
-            ("1".to_owned(), user("1", "alice", true)),
-            ("2".to_owned(), user("2", "dormant", false)),
-        ])))
-    }
-}
-
-impl UserStore for TestUsers {
-    async fn authenticate(&self, name: &str, password: &str) -> Result<Option<User>, StoreError> {
-        // Plain comparison: these tests are about the routes, not about hashing.
-        let ok = matches!(
-            (name, password),
-            ("alice", "wonderland-42") | ("dormant", "sleepy-hollow-7")
-        );
-        Ok(self.0.values().find(|u| ok && u.username == name).cloned())
-    }
-    async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-        Ok(self.0.get(id.as_str()).cloned())
-    }
-}
-
-/// An in-memory revocation list (no families: enough for routing tests).
-#[derive(Clone, Default)]
-struct TestRevocations(Arc<Mutex<HashSet<String>>>);
-
-impl RevocationStore for TestRevocations {
-    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        Ok(self.0.lock().unwrap().contains(jti))
-    }
-    async fn revoke_if_absent(&self, jti: &str, _: i64) -> Result<bool, StoreError> {
-        Ok(self.0.lock().unwrap().insert(jti.to_owned()))
-    }
-    async fn rotate(&self, old: &str, _: i64, _: &str, _: i64) -> Result<Rotation, StoreError> {
-        Ok(if self.0.lock().unwrap().insert(old.to_owned()) {
-            Rotation::Rotated
-        } else {
-            Rotation::Reused
-        })
-    }
-}
-
-fn state(schedules: ScheduleStore, body_limit: usize) -> AppState<TestUsers, TestRevocations> {
+/// The crate's in-memory stores with the reference database's users: 1 = alice (active),
+/// 2 = dormant (inactive), created in that order so they get Django's ids.
+async fn state(
+    schedules: ScheduleStore,
+    body_limit: usize,
+) -> AppState<MemoryUserStore, MemoryRevocationStore> {
+    let users = MemoryUserStore::new();
+    let alice = users
+        .add_user("alice", "wonderland-42", true)
+        .await
+        .unwrap();
+    let dormant = users
+        .add_user("dormant", "sleepy-hollow-7", false)
+        .await
+        .unwrap();
+    assert_eq!((alice.id.as_str(), dormant.id.as_str()), ("1", "2"));
     let keys = Keys::hs256(SECRET).unwrap();
     let issuer = Issuer::new(keys.clone()).unwrap().clock(Clock::fixed(NOW));
-    let users = TestUsers::reference();
     let tokens = TokenEndpoints::new(
         issuer,
         users.clone(),
-        TestRevocations::default(),
+        MemoryRevocationStore::new().with_clock(Clock::fixed(NOW)),
         TokenSettings::default(),
     )
     .unwrap();
@@ -113,8 +70,8 @@ fn state(schedules: ScheduleStore, body_limit: usize) -> AppState<TestUsers, Tes
     }
 }
 
-fn test_app(schedules: ScheduleStore) -> Router {
-    app(state(schedules, DEFAULT_BODY_LIMIT))
+async fn test_app(schedules: ScheduleStore) -> Router {
+    app(state(schedules, DEFAULT_BODY_LIMIT).await)
 }
 
 struct Answer {
@@ -195,7 +152,7 @@ fn deliberate_difference(n: u64) -> Option<(u16, &'static str)> {
 async fn transcript_45_to_82_replayed_in_process() {
     let fixture: Value =
         serde_json::from_str(include_str!("fixtures/transcript_schedule.json")).unwrap();
-    let app = test_app(ScheduleStore::memory());
+    let app = test_app(ScheduleStore::memory()).await;
     let mut replayed = 0;
     for ex in fixture["exchanges"].as_array().unwrap() {
         let n = ex["n"].as_u64().unwrap();
@@ -259,7 +216,7 @@ async fn transcript_45_to_82_replayed_in_process() {
 
 #[tokio::test]
 async fn schedule_lifecycle_post_get_delete() {
-    let app = test_app(ScheduleStore::memory());
+    let app = test_app(ScheduleStore::memory()).await;
     let seed = r#"{"schedule":{"monday":[{"start":"00:00","stop":"01:00","ids":[1]}]}}"#;
 
     let a = send(&app, bearer("POST", "/api/weekly_schedule/", seed)).await;
@@ -298,14 +255,14 @@ async fn schedules_are_per_user() {
         )
         .await
         .unwrap();
-    let app = test_app(store);
+    let app = test_app(store).await;
     let a = send(&app, bearer("GET", "/api/weekly_schedule/", "")).await;
     assert_eq!(a.body, r#"{"schedule":{}}"#);
 }
 
 #[tokio::test]
 async fn other_methods_are_405_with_allow() {
-    let app = test_app(ScheduleStore::memory());
+    let app = test_app(ScheduleStore::memory()).await;
     for m in ["PUT", "PATCH", "TRACE"] {
         let a = send(&app, bearer(m, "/api/weekly_schedule/", "")).await;
         assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{m}");
@@ -333,7 +290,7 @@ async fn other_methods_are_405_with_allow() {
 
 #[tokio::test]
 async fn head_and_options() {
-    let app = test_app(ScheduleStore::memory());
+    let app = test_app(ScheduleStore::memory()).await;
     let a = send(&app, bearer("HEAD", "/api/weekly_schedule/", "")).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.body, "");
@@ -349,7 +306,7 @@ async fn head_and_options() {
 
 #[tokio::test]
 async fn bodies_drf_would_refuse() {
-    let app = test_app(ScheduleStore::memory());
+    let app = test_app(ScheduleStore::memory()).await;
     let cases: &[(&str, Option<&str>, u16, &str)] = &[
         // An empty body parses as {}.
         (
@@ -520,7 +477,7 @@ async fn bodies_drf_would_refuse() {
 
 #[tokio::test]
 async fn a_valid_edge_schedule_is_normalised() {
-    let app = test_app(ScheduleStore::memory());
+    let app = test_app(ScheduleStore::memory()).await;
     let body = r#"{"schedule":{"sunday":[{"ids":[9007199254740993,-1,0],"stop":"24:00","start":"23:59"}],"wednesday":[],"monday":[{"stop":"00:01","start":"00:00","ids":[]}]}}"#;
     let a = send(&app, bearer("POST", "/api/weekly_schedule/", body)).await;
     assert_eq!(a.status, StatusCode::CREATED);
@@ -532,7 +489,7 @@ async fn a_valid_edge_schedule_is_normalised() {
 
 #[tokio::test]
 async fn append_slash_redirects_healthz_and_404() {
-    let app = test_app(ScheduleStore::memory());
+    let app = test_app(ScheduleStore::memory()).await;
     for (path, location) in [
         ("/api/token", "/api/token/"),
         ("/api/token/refresh?x=1", "/api/token/refresh/?x=1"),
@@ -567,7 +524,7 @@ async fn append_slash_redirects_healthz_and_404() {
 
 #[tokio::test]
 async fn oversized_bodies_get_a_json_413() {
-    let app = app(state(ScheduleStore::memory(), 100));
+    let app = app(state(ScheduleStore::memory(), 100).await);
     let big = format!(r#"{{"schedule":{{}},"pad":"{}"}}"#, "x".repeat(200));
     // Declared by Content-Length: refused before anything else (even before authentication).
     let req = Request::post("/api/weekly_schedule/")
@@ -621,7 +578,7 @@ async fn schedules_persist_in_a_file() {
     let path = storage::schedules_path(dir.path());
     let seed = r#"{"schedule":{"monday":[{"start":"00:00","stop":"01:00","ids":[1]}]}}"#;
     {
-        let app = test_app(ScheduleStore::open(&path).unwrap());
+        let app = test_app(ScheduleStore::open(&path).unwrap()).await;
         let a = send(&app, bearer("POST", "/api/weekly_schedule/", seed)).await;
         assert_eq!(a.status, StatusCode::CREATED);
     }
@@ -637,7 +594,7 @@ async fn schedules_persist_in_a_file() {
         assert_eq!(mode, 0o600);
     }
     // A new store (a restart) reads it back.
-    let app = test_app(ScheduleStore::open(&path).unwrap());
+    let app = test_app(ScheduleStore::open(&path).unwrap()).await;
     let a = send(&app, bearer("GET", "/api/weekly_schedule/", "")).await;
     assert_eq!(a.body, seed);
 
@@ -665,7 +622,7 @@ fn claims_of(token: &str) -> Value {
 
 #[tokio::test]
 async fn token_routes_are_mounted_as_they_are() {
-    let app = test_app(ScheduleStore::memory());
+    let app = test_app(ScheduleStore::memory()).await;
 
     // T#01: obtain.
     let a = send(
@@ -797,7 +754,7 @@ impl http_body::Body for Stalled {
 
 #[tokio::test]
 async fn a_stalled_upload_gets_a_json_408() {
-    let mut st = state(ScheduleStore::memory(), DEFAULT_BODY_LIMIT);
+    let mut st = state(ScheduleStore::memory(), DEFAULT_BODY_LIMIT).await;
     st.request_timeout = std::time::Duration::from_millis(200);
     let app = app(st);
     let req = Request::post("/api/weekly_schedule/")
@@ -808,4 +765,46 @@ async fn a_stalled_upload_gets_a_json_408() {
     let a = send(&app, req).await;
     assert_eq!(a.status, StatusCode::REQUEST_TIMEOUT);
     assert_eq!(a.body, r#"{"detail":"Request timed out."}"#);
+}
+
+/// The per-request user check reads the store on every request: deactivating or deleting a user
+/// locks their still-valid access token out at once.
+#[tokio::test]
+async fn deactivated_and_deleted_users_are_locked_out_at_once() {
+    let st = state(ScheduleStore::memory(), DEFAULT_BODY_LIMIT).await;
+    let users = st.users.clone();
+    let app = app(st);
+    let alice = tower_jwt_auth::UserId::from("1");
+
+    let a = send(&app, bearer("GET", "/api/weekly_schedule/", "")).await;
+    assert_eq!(a.status, StatusCode::OK);
+
+    assert!(users.set_active(&alice, false).await.unwrap());
+    let a = send(&app, bearer("GET", "/api/weekly_schedule/", "")).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        a.body,
+        r#"{"detail":"User is inactive","code":"user_inactive"}"#
+    );
+
+    assert!(users.set_active(&alice, true).await.unwrap());
+    let a = send(&app, bearer("GET", "/api/weekly_schedule/", "")).await;
+    assert_eq!(a.status, StatusCode::OK);
+
+    assert!(users.remove(&alice).await.unwrap());
+    let a = send(
+        &app,
+        bearer("POST", "/api/weekly_schedule/", r#"{"schedule":{}}"#),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        a.body,
+        r#"{"detail":"User not found","code":"user_not_found"}"#
+    );
+    assert_eq!(
+        header(&a, "allow"),
+        Some("GET, POST, DELETE, HEAD, OPTIONS")
+    );
+    assert_eq!(header(&a, "vary"), Some("Accept"));
 }
