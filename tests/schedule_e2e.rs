@@ -57,6 +57,8 @@ struct Server {
     base: String,
     banner: Vec<String>,
     log: Arc<Mutex<String>>,
+    /// The thread copying stderr into `log`; it ends at EOF, when the process has exited.
+    log_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -76,7 +78,7 @@ impl Server {
         let log = Arc::new(Mutex::new(String::new()));
         let mut stderr = child.stderr.take().unwrap();
         let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
+        let log_reader = std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n) = stderr.read(&mut buf) {
                 if n == 0 {
@@ -122,6 +124,7 @@ impl Server {
             base,
             banner,
             log,
+            log_reader: Some(log_reader),
         }
     }
 
@@ -151,7 +154,9 @@ impl Server {
             status.success(),
             "exit status after SIG{signal}: {status:?}"
         );
-        std::thread::sleep(Duration::from_millis(50));
+        if let Some(reader) = self.log_reader.take() {
+            reader.join().unwrap();
+        }
         let log = self.log();
         assert!(log.contains("shutting down"), "{log}");
         log
