@@ -15,7 +15,7 @@
 //! 1. length (at most [`Verifier::max_token_len`], default 8 KiB), before any decoding;
 //! 2. exactly three base64url segments without padding; the header a JSON object;
 //! 3. header parameters that are never honoured (`jwk`, `jku`, `x5u`, `x5c`, `crit`, `zip`, `b64`,
-//!    `cty: JWT`) reject the token; nothing is ever fetched;
+//!    `cty: JWT` or `application/jwt`) reject the token; nothing is ever fetched;
 //! 4. the key is selected by `kid` (or the ring's default) and the token's `alg` must be exactly
 //!    that key's algorithm (so `none`, in any spelling, never verifies);
 //! 5. the signature, over the received bytes, compared in constant time;
@@ -194,6 +194,16 @@ struct Header<'a> {
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     serde::de::IgnoredAny::deserialize(d).map(|_| true)
+}
+
+/// Whether a `cty` names a nested JWT: `JWT`, or `application/jwt` (RFC 7515 §4.1.10: a `cty`
+/// without `/` means `application/` plus it; media types are case-insensitive).
+fn is_nested_jwt(cty: &str) -> bool {
+    let bare = match cty.split_at_checked(12) {
+        Some((prefix, rest)) if prefix.eq_ignore_ascii_case("application/") => rest,
+        _ => cty,
+    };
+    bare.eq_ignore_ascii_case("JWT")
 }
 
 fn alg_from_str(s: &str) -> Option<Algorithm> {
@@ -491,10 +501,7 @@ impl Verifier {
             || header.crit
             || header.zip
             || header.b64
-            || header
-                .cty
-                .as_deref()
-                .is_some_and(|c| c.eq_ignore_ascii_case("JWT"))
+            || header.cty.as_deref().is_some_and(is_nested_jwt)
         {
             return Err(fail(AuthErrorKind::ForbiddenHeader));
         }
