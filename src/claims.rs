@@ -140,6 +140,18 @@ impl<'de> Deserialize<'de> for UserId {
 /// `token_type`, `exp`, `iat`, `jti` and `user_id` are typed; every other claim lands in
 /// [`extra`](Self::extra) (so custom claims survive). The verifier has already checked the
 /// registered claims by the time you see this value.
+///
+/// ```
+/// use tower_jwt_auth::{SimpleJwtClaims, UserId};
+///
+/// let c: SimpleJwtClaims = serde_json::from_str(
+///     r#"{"token_type":"access","exp":1795655719,"iat":1795655419,
+///         "jti":"fac5344d01d34db3b5575d65f5ee8c0f","user_id":"1","role":"admin"}"#,
+/// )?;
+/// assert_eq!(c.user_id, UserId::from("1"));
+/// assert_eq!(c.extra["role"], "admin");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 pub struct SimpleJwtClaims {
     /// `access`, `refresh` or `sliding`.

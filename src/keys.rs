@@ -559,10 +559,28 @@ fn key_algorithm(ka: KeyAlgorithm) -> Result<Algorithm, ConfigError> {
 /// A key ring: the keys a verifier accepts, selected by `kid`, and the key that signs.
 ///
 /// * A token with a `kid` is verified only with the key of that id; an unknown `kid` is rejected.
-/// * A token without a `kid` is verified with the ring's default key: the first key added.
+/// * A token without a `kid` is verified with the ring's default key: the first key added, or
+///   the one named by [`Keys::signing_kid`]. (Only that key: a second key without a `kid` is
+///   never tried.)
 /// * The token's `alg` must equal the selected key's algorithm exactly; it never picks the key.
 ///
 /// Cloning is cheap (the ring is shared). `Debug` never shows key material.
+///
+/// ```
+/// use tower_jwt_auth::{Algorithm, Key, Keys};
+///
+/// // simplejwt's default: one HS256 secret (Django's SECRET_KEY), no kid.
+/// let keys = Keys::hs256(b"a-long-random-secret-of-at-least-32-bytes!")?;
+///
+/// // Rotation: tokens name their key with `kid`; new tokens are signed with "2025-b".
+/// let ring = Keys::from_keys([
+///     Key::hmac(Algorithm::HS256, b"the-old-secret-still-32-bytes-long!!")?.with_kid("2025-a"),
+///     Key::hmac(Algorithm::HS256, b"the-new-secret-also-32-bytes-long!!!")?.with_kid("2025-b"),
+/// ])?
+/// .signing_kid("2025-b")?;
+/// # let _ = (keys, ring);
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Keys {
     inner: Arc<Ring>,

@@ -51,7 +51,7 @@
 //! |---|---|---|
 //! | `aws-lc-rs` | yes | AWS-LC for RS/PS/ES/EdDSA verification and signing |
 //! | `rust-crypto` | no | pure-Rust RustCrypto backend instead (if both are on, aws-lc-rs is used) |
-//! | `axum` | no | the [`Claims`] extractor and `IntoResponse` for [`AuthError`] |
+//! | `axum` | no | the `Claims` extractor and `IntoResponse` for [`AuthError`] |
 //!
 //! HS256/384/512 always run on RustCrypto's `hmac` + `sha2` (the fastest here), whichever backend.
 //! Building with neither backend is a compile error, never a run-time panic.

@@ -112,6 +112,24 @@ impl fmt::Debug for Clock {
 ///   rejected (RFC 7519 §4.1.3: a recipient that does not identify with the audience MUST reject);
 /// * tokens over 8 KiB rejected before decoding.
 ///
+/// Every setter returns the changed verifier, so a policy reads as one chain; hand it to
+/// [`JwtAuthLayer::new`](crate::JwtAuthLayer::new) (which also takes bare [`Keys`]):
+///
+/// ```
+/// use tower_jwt_auth::{Clock, JwtAuthLayer, Keys, SimpleJwtClaims, TokenType, Verifier};
+///
+/// let verifier = Verifier::new(Keys::hs256(b"a-long-random-secret-of-at-least-32-bytes!")?)
+///     .leeway(5)? // seconds of clock skew, at most MAX_LEEWAY_SECS
+///     .audience(["my-api"]) // `aud` must be (or contain) one of these
+///     .issuer(["https://auth.example.com"]) // `iss` must be one of these
+///     .user_id_claim("sub") // simplejwt's USER_ID_CLAIM
+///     .token_types([TokenType::ACCESS, TokenType::SLIDING])
+///     .clock(Clock::fixed(1_795_655_419)); // tests: a stopped clock
+/// let layer = JwtAuthLayer::<SimpleJwtClaims>::new(verifier.clone());
+/// # let _ = layer;
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
+///
 /// See the [module docs](crate::verify) for the order of checks.
 #[derive(Clone, Debug)]
 pub struct Verifier {
@@ -345,6 +363,9 @@ impl Verifier {
     }
 
     /// Whether `jti` is required (default `true`, as simplejwt's `JTI_CLAIM = "jti"`).
+    ///
+    /// # ⚠️ Warning
+    /// Without a `jti` a token cannot be revoked or denylisted individually (RFC 9700 §4.14).
     #[must_use]
     pub fn require_jti(self, required: bool) -> Self {
         self.edit(|p| p.require_jti = required)
@@ -378,6 +399,10 @@ impl Verifier {
     }
 
     /// The maximum token length in bytes, checked before any decoding (default 8 KiB).
+    ///
+    /// # ⚠️ Warning
+    /// The cap bounds the work an unauthenticated request can cause (CVE-2025-30204); raise it
+    /// only as far as your largest real token.
     #[must_use]
     pub fn max_token_len(self, bytes: usize) -> Self {
         self.edit(|p| p.max_len = bytes)
