@@ -28,7 +28,7 @@ use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::jwk::{
     AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
 };
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::{DecodingKey, DecodingKeyKind, EncodingKey};
 
 pub use jsonwebtoken::Algorithm;
 
@@ -218,7 +218,8 @@ impl Key {
     /// An RSA public key (PEM, `RS*` or `PS*`), for verification only.
     ///
     /// # Errors
-    /// [`ConfigError::InvalidKey`] if the PEM does not hold an RSA public key.
+    /// [`ConfigError::InvalidKey`] if the PEM does not hold an RSA public key, or its modulus is
+    /// shorter than 2048 bits (RFC 7518 §3.3).
     pub fn rsa_pem(alg: Algorithm, public_pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
         want(alg, Family::Rsa)?;
         let decoding = DecodingKey::from_rsa_pem(public_pem.as_ref()).map_err(invalid)?;
@@ -229,7 +230,8 @@ impl Key {
     ///
     /// # Errors
     /// [`ConfigError::UnsupportedAlgorithm`] for a non-RSA algorithm, [`ConfigError::InvalidKey`]
-    /// if the crypto backend rejects the key (the `rust-crypto` backend parses it here; AWS-LC
+    /// if the bytes are not a PKCS#1 `RSAPublicKey`, its modulus is shorter than 2048 bits
+    /// (RFC 7518 §3.3), or the crypto backend rejects the key (the `rust-crypto` backend parses it here; AWS-LC
     /// only when it verifies, so garbage then fails every signature instead).
     pub fn rsa_der(alg: Algorithm, public_der: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
         want(alg, Family::Rsa)?;
@@ -445,9 +447,9 @@ impl Key {
 }
 
 /// Rejects public keys that cannot be right for `alg`, at construction rather than by failing
-/// (or panicking in a backend) on every request: an Ed25519 key must be 32 bytes and not a
-/// small-order or non-canonical point; an EC key must be a SEC1 point of the algorithm's curve;
-/// and the crypto backend must accept the key.
+/// (or panicking in a backend) on every request: an RSA modulus must have at least 2048 bits; an
+/// Ed25519 key must be 32 bytes and not a small-order or non-canonical point; an EC key must be
+/// a SEC1 point of the algorithm's curve; and the crypto backend must accept the key.
 fn check_public(alg: Algorithm, decoding: &DecodingKey) -> Result<(), ConfigError> {
     match family(alg) {
         Family::Ed => {
@@ -463,6 +465,15 @@ fn check_public(alg: Algorithm, decoding: &DecodingKey) -> Result<(), ConfigErro
                 ));
             }
         }
+        Family::Rsa => match rsa_modulus_bits(decoding) {
+            Some(bits) if bits >= MIN_RSA_BITS => {}
+            Some(bits) => {
+                return Err(invalid(format!(
+                    "the RSA modulus is {bits} bits; at least {MIN_RSA_BITS} are required (RFC 7518 §3.3)"
+                )));
+            }
+            None => return Err(invalid("not a PKCS#1 RSA public key")),
+        },
         Family::Ec => {
             let point = decoding
                 .try_get_as_bytes()
@@ -488,6 +499,48 @@ fn check_public(alg: Algorithm, decoding: &DecodingKey) -> Result<(), ConfigErro
                 "the crypto backend rejects this {alg:?} public key"
             ))
         })
+}
+
+/// RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used with these algorithms."
+const MIN_RSA_BITS: usize = 2048;
+
+/// The bit length of an RSA public key's modulus: from the JWK's `n`, or from the PKCS#1
+/// `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }` DER that PEM and DER
+/// keys hold. `None` if that DER does not start that way.
+fn rsa_modulus_bits(decoding: &DecodingKey) -> Option<usize> {
+    /// One DER element with this tag: its contents and what follows it.
+    fn tlv(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+        let (&t, rest) = input.split_first()?;
+        if t != tag {
+            return None;
+        }
+        let (&first, rest) = rest.split_first()?;
+        let (len, rest) = if first < 0x80 {
+            (usize::from(first), rest)
+        } else {
+            let n = usize::from(first & 0x7f);
+            if n == 0 || n > 4 {
+                return None;
+            }
+            let (bytes, rest) = rest.split_at_checked(n)?;
+            let len = bytes
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+            (len, rest)
+        };
+        rest.split_at_checked(len)
+    }
+    let n: &[u8] = match decoding.kind() {
+        DecodingKeyKind::RsaModulusExponent { n, .. } => n,
+        DecodingKeyKind::SecretOrDer(der) => {
+            let (seq, _) = tlv(der, 0x30)?;
+            tlv(seq, 0x02)?.0
+        }
+    };
+    let start = n.iter().position(|b| *b != 0)?;
+    let significant = n.get(start..)?;
+    let top = significant.first()?;
+    Some(significant.len() * 8 - top.leading_zeros() as usize)
 }
 
 /// Whether a 32-byte Ed25519 public key encodes one of the eight small-order points (in any of

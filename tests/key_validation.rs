@@ -225,3 +225,26 @@ fn base64_std(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+#[test]
+fn rsa_keys_under_2048_bits_are_refused_in_every_form() {
+    // RFC 7518 §3.3. The `rust-crypto` backend verified tokens under 512- and 1024-bit keys
+    // (AWS-LC refused them only at verification time, failing every token).
+    for alg in [Algorithm::RS256, Algorithm::PS256, Algorithm::RS512] {
+        invalid_key(Key::rsa_pem(alg, fixture("keys/rsa1024.public.pem")));
+        invalid_key(Key::rsa_der(alg, fixture("keys/rsa1024.public.pkcs1.der")));
+    }
+    let jwk = fixture_str("keys/rsa1024.public.jwk.json");
+    invalid_key(Key::from_jwk_json(&jwk));
+    let set = format!(r#"{{"keys":[{jwk}]}}"#);
+    invalid_key(Keys::from_jwks_json(&set));
+    // Bytes that are not a PKCS#1 RSAPublicKey at all.
+    for der in [
+        &[][..],
+        &[1, 2, 3],
+        &[0x30, 0x82, 0xff],
+        &[0x30, 0x03, 0x02, 0x01, 0x00],
+    ] {
+        invalid_key(Key::rsa_der(Algorithm::RS256, der));
+    }
+}
