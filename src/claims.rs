@@ -319,7 +319,8 @@ impl<'de> Visitor<'de> for RegisteredSeed<'_> {
                     }
                 }
                 "exp" => set_once(&mut r.exp, map.next_value::<NumericDate>()?.0, key)?,
-                "nbf" => set_once(&mut r.nbf, map.next_value::<NumericDate>()?.0, key)?,
+                // Rounded up: RFC 7519 §4.1.5 says MUST NOT accept before `nbf`, even by 0.5 s.
+                "nbf" => set_once(&mut r.nbf, map.next_value::<NotBefore>()?.0, key)?,
                 "iat" => set_once(&mut r.iat, map.next_value::<NumericDate>()?.0, key)?,
                 "refresh_exp" => {
                     set_once(&mut r.refresh_exp, map.next_value::<NumericDate>()?.0, key)?
@@ -353,7 +354,7 @@ fn set_once<T, E: de::Error>(slot: &mut Option<T>, v: T, name: &str) -> Result<(
 }
 
 /// A NumericDate (RFC 7519 §2): a JSON number of seconds, integer or not, in `i64` range.
-/// Non-integers are truncated toward negative infinity.
+/// Non-integers are truncated toward negative infinity (`nbf` uses [`NotBefore`], rounded up).
 struct NumericDate(i64);
 
 impl<'de> Deserialize<'de> for NumericDate {
@@ -381,6 +382,40 @@ impl<'de> Deserialize<'de> for NumericDate {
                 } else {
                     Err(E::custom("NumericDate out of range"))
                 }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A NumericDate rounded up (toward positive infinity), for `nbf`: with whole-second clocks, a
+/// token whose `nbf` is `t + 0.5` is first accepted at `t + 1`, never at `t`.
+struct NotBefore(i64);
+
+impl<'de> Deserialize<'de> for NotBefore {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = NotBefore;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a NumericDate (a JSON number)")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NotBefore, E> {
+                Ok(NotBefore(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NotBefore, E> {
+                NumericDate::deserialize(de::value::U64Deserializer::<E>::new(v))
+                    .map(|n| NotBefore(n.0))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<NotBefore, E> {
+                let floor = NumericDate::deserialize(de::value::F64Deserializer::<E>::new(v))?.0;
+                // `v` is finite and in range here; a fraction moves it to the next second.
+                let whole = v.fract() == 0.0;
+                Ok(NotBefore(if whole {
+                    floor
+                } else {
+                    floor.saturating_add(1)
+                }))
             }
         }
         d.deserialize_any(V)

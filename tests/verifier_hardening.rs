@@ -43,3 +43,39 @@ fn cty_application_jwt_is_a_nested_jwt_too() {
         assert_eq!(verify(&forge(&header, &access_payload())), Ok(()), "{cty}");
     }
 }
+
+#[test]
+fn a_fractional_nbf_is_not_accepted_early() {
+    // RFC 7519 §4.1.5: MUST NOT be accepted before `nbf`. Flooring `nbf = now + 0.5` to `now`
+    // accepted the token half a second early (PyJWT rejects it).
+    let with_nbf = |nbf: &str| {
+        let mut c = access_claims();
+        c["nbf"] = serde_json::from_str(nbf).expect("number");
+        forge(HS256_HEADER, &c.to_string())
+    };
+    let now = T_IAT;
+    for (nbf, ok) in [
+        (format!("{now}.5"), false),
+        (format!("{now}.000001"), false),
+        (format!("{}.999", now - 1), true),
+        (format!("{now}.0"), true),
+        (format!("{now}"), true),
+        (format!("{}", now + 1), false),
+        ("-1.5".to_owned(), true),
+    ] {
+        let want = if ok {
+            Ok(())
+        } else {
+            Err(AuthErrorKind::NotYetValid)
+        };
+        assert_eq!(verify(&with_nbf(&nbf)), want, "nbf = {nbf}");
+    }
+    // Out-of-range and wrong-typed values are still invalid claims.
+    for nbf in ["9223372036854775808", "1e300", "\"1\"", "null"] {
+        assert_eq!(
+            verify(&with_nbf(nbf)),
+            Err(AuthErrorKind::InvalidClaim),
+            "nbf = {nbf}"
+        );
+    }
+}
