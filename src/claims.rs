@@ -287,6 +287,23 @@ impl<'de> Visitor<'de> for RegisteredSeed<'_> {
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             let key: &str = &key;
             match key {
+                // The claims the verifier enforces are always read as themselves: a configured
+                // name that collides with one (`user_id_claim("nbf")`) must not switch its check
+                // off. Such a configuration then fails closed (the configured claim is missing).
+                "exp" => set_once(&mut r.exp, map.next_value::<NumericDate>()?.0, key)?,
+                // Rounded up: RFC 7519 §4.1.5 says MUST NOT accept before `nbf`, even by 0.5 s.
+                "nbf" => set_once(&mut r.nbf, map.next_value::<NotBefore>()?.0, key)?,
+                "iat" => set_once(&mut r.iat, map.next_value::<NumericDate>()?.0, key)?,
+                "refresh_exp" => {
+                    set_once(&mut r.refresh_exp, map.next_value::<NumericDate>()?.0, key)?
+                }
+                "iss" => set_once(&mut r.iss, map.next_value::<BorrowedStr<'de>>()?.0, key)?,
+                "aud" => {
+                    if !matches!(r.aud, Audience::Absent) {
+                        return Err(dup(key));
+                    }
+                    r.aud = map.next_value::<AudValue<'de>>()?.0;
+                }
                 k if k == self.names.jti => {
                     set_once(&mut r.jti, map.next_value::<BorrowedStr<'de>>()?.0, key)?
                 }
@@ -295,7 +312,7 @@ impl<'de> Visitor<'de> for RegisteredSeed<'_> {
                     map.next_value::<BorrowedStr<'de>>()?.0,
                     key,
                 )?,
-                // The configured names come first, so `user_id_claim("sub")` works.
+                // The configured names come before `sub`, so `user_id_claim("sub")` works.
                 k if k == self.names.user_id => {
                     if r.user_id_ok.is_some() {
                         return Err(dup(key));
@@ -318,23 +335,9 @@ impl<'de> Visitor<'de> for RegisteredSeed<'_> {
                         _ => r.user_id_ok = Some(false),
                     }
                 }
-                "exp" => set_once(&mut r.exp, map.next_value::<NumericDate>()?.0, key)?,
-                // Rounded up: RFC 7519 §4.1.5 says MUST NOT accept before `nbf`, even by 0.5 s.
-                "nbf" => set_once(&mut r.nbf, map.next_value::<NotBefore>()?.0, key)?,
-                "iat" => set_once(&mut r.iat, map.next_value::<NumericDate>()?.0, key)?,
-                "refresh_exp" => {
-                    set_once(&mut r.refresh_exp, map.next_value::<NumericDate>()?.0, key)?
-                }
-                "iss" => set_once(&mut r.iss, map.next_value::<BorrowedStr<'de>>()?.0, key)?,
                 "sub" => {
                     // PyJWT >= 2.10 rejects a non-string `sub`.
                     map.next_value::<BorrowedStr<'de>>()?;
-                }
-                "aud" => {
-                    if !matches!(r.aud, Audience::Absent) {
-                        return Err(dup(key));
-                    }
-                    r.aud = map.next_value::<AudValue<'de>>()?.0;
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;

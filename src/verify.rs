@@ -377,7 +377,10 @@ impl Verifier {
         self.edit(|p| p.require_user_id = required)
     }
 
-    /// The user id claim's name (simplejwt's `USER_ID_CLAIM`, default `user_id`).
+    /// The user id claim's name (simplejwt's `USER_ID_CLAIM`, default `user_id`). `sub` works
+    /// (it must then be a string, as PyJWT requires); the names of the claims the verifier
+    /// checks (`exp`, `nbf`, `iat`, `aud`, `iss`, `refresh_exp`) are always read as themselves,
+    /// so configuring one of them here, or for the token type or `jti`, just fails every token.
     #[must_use]
     pub fn user_id_claim(self, name: impl Into<Cow<'static, str>>) -> Self {
         let name = name.into();

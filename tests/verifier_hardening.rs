@@ -79,3 +79,57 @@ fn a_fractional_nbf_is_not_accepted_early() {
         );
     }
 }
+
+#[test]
+fn a_configured_claim_name_cannot_switch_off_a_registered_check() {
+    // `user_id_claim("nbf")` used to read `nbf` as the user id and never check it: a token not
+    // valid for another hour was accepted. The registered claims now always win; the
+    // configuration fails closed instead.
+    let later = T_IAT + 3600;
+    let mut c = access_claims();
+    c["nbf"] = later.into();
+    let token = forge(HS256_HEADER, &c.to_string());
+    let v = ref_verifier().user_id_claim("nbf");
+    assert_eq!(
+        v.verify::<serde_json::Value>(&token)
+            .map(|_| ())
+            .map_err(|e| e.kind()),
+        Err(AuthErrorKind::NotYetValid)
+    );
+    // Same for `aud` as the token type claim: a token carrying `aud` with no audience configured
+    // is still rejected, and one without gets no token type.
+    let mut c = access_claims();
+    c["aud"] = "someone-else".into();
+    let token = forge(HS256_HEADER, &c.to_string());
+    let v = ref_verifier().token_type_claim("aud");
+    assert_eq!(
+        v.verify::<serde_json::Value>(&token)
+            .map(|_| ())
+            .map_err(|e| e.kind()),
+        Err(AuthErrorKind::InvalidAudience)
+    );
+    let token = forge(HS256_HEADER, &access_payload());
+    assert_eq!(
+        v.verify::<serde_json::Value>(&token)
+            .map(|_| ())
+            .map_err(|e| e.kind()),
+        Err(AuthErrorKind::MissingTokenType)
+    );
+    // `exp` as the jti claim: `exp` is still enforced and the jti is missing.
+    let v = ref_verifier().jti_claim("exp");
+    assert_eq!(
+        v.verify::<serde_json::Value>(&forge(HS256_HEADER, &access_payload()))
+            .map(|_| ())
+            .map_err(|e| e.kind()),
+        Err(AuthErrorKind::MissingJti)
+    );
+    // And `sub` as the user id keeps working.
+    let mut c = access_claims();
+    c["sub"] = "42".into();
+    let token = forge(HS256_HEADER, &c.to_string());
+    let got = ref_verifier()
+        .user_id_claim("sub")
+        .verify::<serde_json::Value>(&token)
+        .expect("valid");
+    assert_eq!(got.user_id.as_ref().map(|u| u.as_str()), Some("42"));
+}
