@@ -140,6 +140,18 @@ impl<'de> Deserialize<'de> for UserId {
 /// `token_type`, `exp`, `iat`, `jti` and `user_id` are typed; every other claim lands in
 /// [`extra`](Self::extra) (so custom claims survive). The verifier has already checked the
 /// registered claims by the time you see this value.
+///
+/// ```
+/// use tower_jwt_auth::{SimpleJwtClaims, UserId};
+///
+/// let c: SimpleJwtClaims = serde_json::from_str(
+///     r#"{"token_type":"access","exp":1795655719,"iat":1795655419,
+///         "jti":"fac5344d01d34db3b5575d65f5ee8c0f","user_id":"1","role":"admin"}"#,
+/// )?;
+/// assert_eq!(c.user_id, UserId::from("1"));
+/// assert_eq!(c.extra["role"], "admin");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 pub struct SimpleJwtClaims {
     /// `access`, `refresh` or `sliding`.
@@ -275,6 +287,23 @@ impl<'de> Visitor<'de> for RegisteredSeed<'_> {
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             let key: &str = &key;
             match key {
+                // The claims the verifier enforces are always read as themselves: a configured
+                // name that collides with one (`user_id_claim("nbf")`) must not switch its check
+                // off. Such a configuration then fails closed (the configured claim is missing).
+                "exp" => set_once(&mut r.exp, map.next_value::<NumericDate>()?.0, key)?,
+                // Rounded up: RFC 7519 §4.1.5 says MUST NOT accept before `nbf`, even by 0.5 s.
+                "nbf" => set_once(&mut r.nbf, map.next_value::<NotBefore>()?.0, key)?,
+                "iat" => set_once(&mut r.iat, map.next_value::<NumericDate>()?.0, key)?,
+                "refresh_exp" => {
+                    set_once(&mut r.refresh_exp, map.next_value::<NumericDate>()?.0, key)?
+                }
+                "iss" => set_once(&mut r.iss, map.next_value::<BorrowedStr<'de>>()?.0, key)?,
+                "aud" => {
+                    if !matches!(r.aud, Audience::Absent) {
+                        return Err(dup(key));
+                    }
+                    r.aud = map.next_value::<AudValue<'de>>()?.0;
+                }
                 k if k == self.names.jti => {
                     set_once(&mut r.jti, map.next_value::<BorrowedStr<'de>>()?.0, key)?
                 }
@@ -283,7 +312,7 @@ impl<'de> Visitor<'de> for RegisteredSeed<'_> {
                     map.next_value::<BorrowedStr<'de>>()?.0,
                     key,
                 )?,
-                // The configured names come first, so `user_id_claim("sub")` works.
+                // The configured names come before `sub`, so `user_id_claim("sub")` works.
                 k if k == self.names.user_id => {
                     if r.user_id_ok.is_some() {
                         return Err(dup(key));
@@ -306,22 +335,9 @@ impl<'de> Visitor<'de> for RegisteredSeed<'_> {
                         _ => r.user_id_ok = Some(false),
                     }
                 }
-                "exp" => set_once(&mut r.exp, map.next_value::<NumericDate>()?.0, key)?,
-                "nbf" => set_once(&mut r.nbf, map.next_value::<NumericDate>()?.0, key)?,
-                "iat" => set_once(&mut r.iat, map.next_value::<NumericDate>()?.0, key)?,
-                "refresh_exp" => {
-                    set_once(&mut r.refresh_exp, map.next_value::<NumericDate>()?.0, key)?
-                }
-                "iss" => set_once(&mut r.iss, map.next_value::<BorrowedStr<'de>>()?.0, key)?,
                 "sub" => {
                     // PyJWT >= 2.10 rejects a non-string `sub`.
                     map.next_value::<BorrowedStr<'de>>()?;
-                }
-                "aud" => {
-                    if !matches!(r.aud, Audience::Absent) {
-                        return Err(dup(key));
-                    }
-                    r.aud = map.next_value::<AudValue<'de>>()?.0;
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -341,7 +357,7 @@ fn set_once<T, E: de::Error>(slot: &mut Option<T>, v: T, name: &str) -> Result<(
 }
 
 /// A NumericDate (RFC 7519 §2): a JSON number of seconds, integer or not, in `i64` range.
-/// Non-integers are truncated toward negative infinity.
+/// Non-integers are truncated toward negative infinity (`nbf` uses [`NotBefore`], rounded up).
 struct NumericDate(i64);
 
 impl<'de> Deserialize<'de> for NumericDate {
@@ -369,6 +385,40 @@ impl<'de> Deserialize<'de> for NumericDate {
                 } else {
                     Err(E::custom("NumericDate out of range"))
                 }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A NumericDate rounded up (toward positive infinity), for `nbf`: with whole-second clocks, a
+/// token whose `nbf` is `t + 0.5` is first accepted at `t + 1`, never at `t`.
+struct NotBefore(i64);
+
+impl<'de> Deserialize<'de> for NotBefore {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = NotBefore;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a NumericDate (a JSON number)")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NotBefore, E> {
+                Ok(NotBefore(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NotBefore, E> {
+                NumericDate::deserialize(de::value::U64Deserializer::<E>::new(v))
+                    .map(|n| NotBefore(n.0))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<NotBefore, E> {
+                let floor = NumericDate::deserialize(de::value::F64Deserializer::<E>::new(v))?.0;
+                // `v` is finite and in range here; a fraction moves it to the next second.
+                let whole = v.fract() == 0.0;
+                Ok(NotBefore(if whole {
+                    floor
+                } else {
+                    floor.saturating_add(1)
+                }))
             }
         }
         d.deserialize_any(V)
