@@ -371,6 +371,18 @@ async fn persistent_server_survives_a_restart() {
     .await;
     assert_eq!((r.status, r.body.as_str()), (200, WEEK_NORMALISED));
 
+    // A second server on the same directory is refused (one writer per data directory).
+    let out = Command::new(server_exe())
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir", d])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("another schedule_server is serving this data directory"),
+        "{err}"
+    );
+
     // `users add` works while the server runs (the file store reloads what another process
     // wrote).
     let (ok, out, err) = cli(

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use tower_jwt_auth::store::{
     FileRevocationStore, FileUserStore, MemoryRevocationStore, MemoryUserStore, RevocationStore,
-    UserStore,
+    StoreError, UserStore,
 };
 use tower_jwt_auth::token::{Issuer, TokenEndpoints, TokenSettings};
 use tower_jwt_auth::{Keys, Verifier};
@@ -412,7 +412,14 @@ fn open_users(dir: &Path) -> Result<FileUserStore, BoxError> {
 fn open_revocations(dir: &Path) -> Result<FileRevocationStore, BoxError> {
     ensure_dir(dir)?;
     let path = storage::revocations_path(dir);
-    FileRevocationStore::open(&path).map_err(|e| format!("{}: {e}", path.display()).into())
+    FileRevocationStore::open(&path).map_err(|e| match e {
+        StoreError::Conflict(_) => format!(
+            "{} is in use: another schedule_server is serving this data directory",
+            path.display()
+        )
+        .into(),
+        e => format!("{}: {e}", path.display()).into(),
+    })
 }
 
 /// The in-memory user store of the default run, with one demo user.
