@@ -85,6 +85,15 @@ impl Extractor {
     }
 }
 
+/// The token in `headers` as the layer's default configuration finds it (`Authorization`, scheme
+/// `Bearer`, case-insensitive, no cookie): `Ok(None)` when no credentials were sent. Exposed for
+/// the benchmarks; not a stable API.
+#[doc(hidden)]
+pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&[u8]>, AuthError> {
+    static DEFAULT: std::sync::LazyLock<Extractor> = std::sync::LazyLock::new(Extractor::default);
+    DEFAULT.extract(headers)
+}
+
 /// The value of the cookie `name`, if sent exactly once and non-empty.
 fn cookie_value<'r>(headers: &'r HeaderMap, name: &str) -> Result<Option<&'r [u8]>, AuthError> {
     let mut found = None;

@@ -79,6 +79,7 @@
 
 mod bearer;
 mod body;
+pub mod cache;
 mod check;
 mod claims;
 mod error;
@@ -98,7 +99,10 @@ mod axum;
 
 #[cfg(feature = "axum")]
 pub use crate::axum::{Claims, MissingClaims};
+#[doc(hidden)]
+pub use crate::bearer::bearer_token;
 pub use crate::body::ResponseBody;
+pub use crate::cache::{RevocationCheck, TokenCache};
 pub use crate::check::{AuthCheck, NoCheck, WithCheck};
 pub use crate::claims::{SimpleJwtClaims, TokenType, UserId};
 pub use crate::error::{AuthError, AuthErrorKind, ConfigError};

@@ -35,6 +35,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::cache::RevocationCheck;
 use crate::claims::{Audience, ClaimNames, Registered, TokenType, UserId, parse_registered};
 use crate::error::{AuthError, AuthErrorKind, ConfigError};
 use crate::keys::{Algorithm, Keys};
@@ -129,6 +130,17 @@ struct Policy {
     require_user_id: bool,
     max_len: usize,
     clock: Clock,
+    revocation: Option<Revocation>,
+}
+
+/// The configured [`RevocationCheck`], shared.
+#[derive(Clone)]
+struct Revocation(Arc<dyn RevocationCheck>);
+
+impl fmt::Debug for Revocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RevocationCheck(..)")
+    }
 }
 
 /// A verified token: your claims plus the registered claims the services need.
@@ -259,6 +271,7 @@ impl Verifier {
                 require_user_id: true,
                 max_len: DEFAULT_MAX_TOKEN_LEN,
                 clock: Clock::system(),
+                revocation: None,
             }),
         }
     }
@@ -375,6 +388,17 @@ impl Verifier {
     #[must_use]
     pub fn clock(self, clock: Clock) -> Self {
         self.edit(|p| p.clock = clock)
+    }
+
+    /// Consult `check` on every verification of a token that has a `jti` (after every other claim
+    /// check): a revoked token fails with [`AuthErrorKind::Revoked`]. [`TokenCache`] consults it
+    /// on every hit too. Without one (the default) nothing is looked up.
+    ///
+    /// [`TokenCache`]: crate::TokenCache
+    #[must_use]
+    pub fn revocation(self, check: impl RevocationCheck) -> Self {
+        let r = Revocation(Arc::new(check));
+        self.edit(|p| p.revocation = Some(r))
     }
 
     /// The current time by this verifier's clock.
@@ -519,24 +543,7 @@ impl Verifier {
         let reg = parse_registered(payload, &p.names).map_err(fail)?;
 
         // 7. PyJWT's checks.
-        let now = p.clock.now();
-        if let Some(exp) = reg.exp {
-            if exp <= now.saturating_sub(p.leeway) {
-                return Err(fail(AuthErrorKind::Expired));
-            }
-        }
-        if reg
-            .nbf
-            .is_some_and(|nbf| nbf > now.saturating_add(p.leeway))
-        {
-            return Err(fail(AuthErrorKind::NotYetValid));
-        }
-        if reg
-            .iat
-            .is_some_and(|iat| iat > now.saturating_add(p.leeway))
-        {
-            return Err(fail(AuthErrorKind::IssuedInFuture));
-        }
+        self.check_times(reg.exp, reg.nbf, reg.iat).map_err(fail)?;
         match (&p.audience, &reg.aud) {
             (None, Audience::Absent) => {}
             (None, _) => return Err(fail(AuthErrorKind::InvalidAudience)),
@@ -581,10 +588,97 @@ impl Verifier {
             return Err(fail(AuthErrorKind::MissingUserId));
         }
 
+        if let (Some(r), Some(jti)) = (&p.revocation, reg.jti.as_deref()) {
+            if r.0.is_revoked(jti) {
+                return Err(fail(AuthErrorKind::Revoked));
+            }
+        }
+
         // 9. The caller's claims type.
         let claims: C =
             serde_json::from_slice(payload).map_err(|_| fail(AuthErrorKind::InvalidClaim))?;
         Ok((claims, meta(&reg)))
+    }
+}
+
+impl Verifier {
+    /// `exp` (expired when `exp <= now - leeway`), `nbf` and `iat` (not after `now + leeway`).
+    #[inline]
+    pub(crate) fn check_times(
+        &self,
+        exp: Option<i64>,
+        nbf: Option<i64>,
+        iat: Option<i64>,
+    ) -> Result<(), AuthErrorKind> {
+        let p = &*self.inner;
+        let now = p.clock.now();
+        if exp.is_some_and(|exp| exp <= now.saturating_sub(p.leeway)) {
+            return Err(AuthErrorKind::Expired);
+        }
+        if nbf.is_some_and(|nbf| nbf > now.saturating_add(p.leeway)) {
+            return Err(AuthErrorKind::NotYetValid);
+        }
+        if iat.is_some_and(|iat| iat > now.saturating_add(p.leeway)) {
+            return Err(AuthErrorKind::IssuedInFuture);
+        }
+        Ok(())
+    }
+
+    /// Whether the configured revocation check says `jti` is revoked (`false` without one).
+    #[inline]
+    pub(crate) fn is_revoked(&self, jti: &str) -> bool {
+        self.inner
+            .revocation
+            .as_ref()
+            .is_some_and(|r| r.0.is_revoked(jti))
+    }
+
+    /// An error of `kind`, carrying the accepted token types as every verifier error does.
+    pub(crate) fn error(&self, kind: AuthErrorKind) -> AuthError {
+        match &self.inner.types {
+            Some(t) => AuthError::new(kind).with_accepted(t),
+            None => AuthError::new(kind),
+        }
+    }
+
+    /// The maximum token length.
+    #[inline]
+    pub(crate) fn max_len(&self) -> usize {
+        self.inner.max_len
+    }
+
+    /// As [`Verifier::verify_bytes`], also returning `nbf` (for the cache's re-checks).
+    pub(crate) fn verify_with_nbf<C: DeserializeOwned>(
+        &self,
+        token: &[u8],
+    ) -> Result<(Verified<C>, Option<i64>), AuthError> {
+        self.verify_with(token, |r| {
+            (
+                r.exp.unwrap_or_default(),
+                r.iat,
+                r.jti.as_deref().map(str::to_owned),
+                r.token_type.as_deref().map(str::to_owned),
+                r.user_id_string().map(UserId::from),
+                r.refresh_exp,
+                r.nbf,
+            )
+        })
+        .map(
+            |(claims, (exp, iat, jti, token_type, user_id, refresh_exp, nbf))| {
+                (
+                    Verified {
+                        claims,
+                        exp,
+                        iat,
+                        jti,
+                        token_type,
+                        user_id,
+                        refresh_exp,
+                    },
+                    nbf,
+                )
+            },
+        )
     }
 }
 
