@@ -460,6 +460,50 @@ struct Ring {
     default: usize,
     /// Index of the key that signs new tokens.
     signing: usize,
+    /// The base64url headers that select the default key with its own algorithm and nothing
+    /// else, as PyJWT and jsonwebtoken write them: a token whose header segment is one of these
+    /// bytes exactly skips the header decode and parse (same outcome, fewer cycles).
+    fast_headers: Box<[Box<[u8]>]>,
+}
+
+impl Ring {
+    fn new(
+        keys: Vec<Key>,
+        by_kid: HashMap<Arc<str>, usize>,
+        default: usize,
+        signing: usize,
+    ) -> Self {
+        let fast_headers = keys
+            .get(default)
+            .map(fast_headers)
+            .unwrap_or_default()
+            .into_boxed_slice();
+        Self {
+            keys,
+            by_kid,
+            default,
+            signing,
+            fast_headers,
+        }
+    }
+}
+
+/// The usual encodings of a header naming `key` (by its `kid`, or no `kid` at all) and its alg.
+fn fast_headers(key: &Key) -> Vec<Box<[u8]>> {
+    let alg = format!("{:?}", key.alg);
+    let mut json = vec![
+        format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#),
+        format!(r#"{{"typ":"JWT","alg":"{alg}"}}"#),
+    ];
+    if let Some(kid) = &key.kid {
+        if let Ok(kid) = serde_json::to_string(&**kid) {
+            json.push(format!(r#"{{"alg":"{alg}","kid":{kid},"typ":"JWT"}}"#));
+            json.push(format!(r#"{{"typ":"JWT","alg":"{alg}","kid":{kid}}}"#));
+        }
+    }
+    json.into_iter()
+        .map(|j| URL_SAFE_NO_PAD.encode(j).into_bytes().into_boxed_slice())
+        .collect()
 }
 
 impl Keys {
@@ -478,12 +522,7 @@ impl Keys {
             by_kid.insert(Arc::clone(kid), 0);
         }
         Self {
-            inner: Arc::new(Ring {
-                keys: vec![key],
-                by_kid,
-                default: 0,
-                signing: 0,
-            }),
+            inner: Arc::new(Ring::new(vec![key], by_kid, 0, 0)),
         }
     }
 
@@ -506,12 +545,7 @@ impl Keys {
             }
         }
         Ok(Self {
-            inner: Arc::new(Ring {
-                keys,
-                by_kid,
-                default: 0,
-                signing: 0,
-            }),
+            inner: Arc::new(Ring::new(keys, by_kid, 0, 0)),
         })
     }
 
@@ -552,12 +586,7 @@ impl Keys {
             .by_kid
             .get(kid)
             .ok_or_else(|| invalid(format!("no key with kid {kid:?}")))?;
-        let ring = Ring {
-            keys: self.inner.keys.clone(),
-            by_kid: self.inner.by_kid.clone(),
-            default: idx,
-            signing: idx,
-        };
+        let ring = Ring::new(self.inner.keys.clone(), self.inner.by_kid.clone(), idx, idx);
         Ok(Self {
             inner: Arc::new(ring),
         })
@@ -571,6 +600,17 @@ impl Keys {
     /// The key that signs new tokens.
     pub fn signing_key(&self) -> &Key {
         &self.inner.keys[self.inner.signing]
+    }
+
+    /// The default key, if `header_b64` is one of its usual headers byte for byte (see
+    /// [`Ring::fast_headers`]); `None` means "decode and parse the header".
+    #[inline]
+    pub(crate) fn fast_header(&self, header_b64: &[u8]) -> Option<&Key> {
+        if self.inner.fast_headers.iter().any(|h| **h == *header_b64) {
+            self.inner.keys.get(self.inner.default)
+        } else {
+            None
+        }
     }
 
     /// Selects the key for a token: by `kid` if it has one, else the default key.

@@ -83,6 +83,7 @@ pub mod cache;
 mod check;
 mod claims;
 mod error;
+mod fused;
 pub mod future;
 mod keys;
 mod layer;

@@ -38,7 +38,8 @@ use serde::de::DeserializeOwned;
 use crate::cache::RevocationCheck;
 use crate::claims::{Audience, ClaimNames, Registered, TokenType, UserId, parse_registered};
 use crate::error::{AuthError, AuthErrorKind, ConfigError};
-use crate::keys::{Algorithm, Keys};
+use crate::fused::{self, Fused};
+use crate::keys::{Algorithm, Key, Keys};
 
 /// The largest leeway [`Verifier::leeway`] accepts, in seconds.
 pub const MAX_LEEWAY_SECS: u64 = 300;
@@ -490,41 +491,11 @@ impl Verifier {
             return Err(fail(AuthErrorKind::Malformed));
         }
 
-        let mut hbuf = Scratch::<384>::new();
-        let header_json = hbuf
-            .decode(h64)
-            .map_err(|()| fail(AuthErrorKind::Malformed))?;
-        let header: Header<'_> = {
-            let mut de = serde_json::Deserializer::from_slice(header_json);
-            let h = Header::deserialize(&mut de).map_err(|_| fail(AuthErrorKind::Malformed))?;
-            de.end().map_err(|_| fail(AuthErrorKind::Malformed))?;
-            h
+        // 2–4. The usual header of the default key, byte for byte: nothing to decode.
+        let key = match p.keys.fast_header(h64) {
+            Some(key) => key,
+            None => self.header_key(h64).map_err(fail)?,
         };
-
-        // 3. Parameters we never honour.
-        if header.jwk
-            || header.jku
-            || header.x5u
-            || header.x5c
-            || header.crit
-            || header.zip
-            || header.b64
-            || header
-                .cty
-                .as_deref()
-                .is_some_and(|c| c.eq_ignore_ascii_case("JWT"))
-        {
-            return Err(fail(AuthErrorKind::ForbiddenHeader));
-        }
-
-        // 4. Key by kid; alg must be the key's own.
-        let key = p
-            .keys
-            .select(header.kid.as_deref())
-            .ok_or_else(|| fail(AuthErrorKind::UnknownKey))?;
-        if alg_from_str(&header.alg) != Some(key.alg) {
-            return Err(fail(AuthErrorKind::AlgorithmNotAllowed));
-        }
 
         // 5. Signature over the received bytes.
         let mut sbuf = Scratch::<512>::new();
@@ -540,7 +511,13 @@ impl Verifier {
         let payload = pbuf
             .decode(p64)
             .map_err(|()| fail(AuthErrorKind::Malformed))?;
-        let reg = parse_registered(payload, &p.names).map_err(fail)?;
+        // One JSON pass for `C` and the registered claims when possible; the two-pass path
+        // otherwise (and for every error, so the error kinds are those of the two passes).
+        let (claims, reg) = match fused::parse::<C>(payload, &p.names) {
+            Fused::Both(c, reg) => (Some(c), reg),
+            Fused::ClaimsOnly(c) => (Some(c), parse_registered(payload, &p.names).map_err(fail)?),
+            Fused::Failed => (None, parse_registered(payload, &p.names).map_err(fail)?),
+        };
 
         // 7. PyJWT's checks.
         self.check_times(reg.exp, reg.nbf, reg.iat).map_err(fail)?;
@@ -595,13 +572,57 @@ impl Verifier {
         }
 
         // 9. The caller's claims type.
-        let claims: C =
-            serde_json::from_slice(payload).map_err(|_| fail(AuthErrorKind::InvalidClaim))?;
+        let claims: C = match claims {
+            Some(c) => c,
+            None => {
+                serde_json::from_slice(payload).map_err(|_| fail(AuthErrorKind::InvalidClaim))?
+            }
+        };
         Ok((claims, meta(&reg)))
     }
 }
 
 impl Verifier {
+    /// Steps 2–4 for a header that is not one of the fast ones: decode, parse, refuse the
+    /// parameters we never honour, select the key by `kid`, pin the algorithm.
+    fn header_key(&self, h64: &[u8]) -> Result<&Key, AuthErrorKind> {
+        let mut hbuf = Scratch::<384>::new();
+        let header_json = hbuf.decode(h64).map_err(|()| AuthErrorKind::Malformed)?;
+        let header: Header<'_> = {
+            let mut de = serde_json::Deserializer::from_slice(header_json);
+            let h = Header::deserialize(&mut de).map_err(|_| AuthErrorKind::Malformed)?;
+            de.end().map_err(|_| AuthErrorKind::Malformed)?;
+            h
+        };
+
+        // 3. Parameters we never honour.
+        if header.jwk
+            || header.jku
+            || header.x5u
+            || header.x5c
+            || header.crit
+            || header.zip
+            || header.b64
+            || header
+                .cty
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case("JWT"))
+        {
+            return Err(AuthErrorKind::ForbiddenHeader);
+        }
+
+        // 4. Key by kid; alg must be the key's own.
+        let key = self
+            .inner
+            .keys
+            .select(header.kid.as_deref())
+            .ok_or(AuthErrorKind::UnknownKey)?;
+        if alg_from_str(&header.alg) != Some(key.alg) {
+            return Err(AuthErrorKind::AlgorithmNotAllowed);
+        }
+        Ok(key)
+    }
+
     /// `exp` (expired when `exp <= now - leeway`), `nbf` and `iat` (not after `now + leeway`).
     #[inline]
     pub(crate) fn check_times(
