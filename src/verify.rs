@@ -30,8 +30,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -246,13 +244,139 @@ impl<const N: usize> Scratch<N> {
     fn decode(&mut self, b64: &[u8]) -> Result<&[u8], ()> {
         let max = b64.len().div_ceil(4) * 3;
         if max <= N {
-            let n = URL_SAFE_NO_PAD
-                .decode_slice(b64, &mut self.stack)
-                .map_err(|_| ())?;
+            let n = b64url_decode(b64, &mut self.stack)?;
             Ok(&self.stack[..n])
         } else {
-            self.heap = URL_SAFE_NO_PAD.decode(b64).map_err(|_| ())?;
+            self.heap = vec![0; max];
+            let n = b64url_decode(b64, &mut self.heap)?;
+            self.heap.truncate(n);
             Ok(&self.heap)
+        }
+    }
+}
+
+const B64URL_ALPHABET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Sextet of each byte of the base64url alphabet; 0xFF for every other byte.
+static B64URL: [u8; 256] = {
+    let mut t = [0xFF_u8; 256];
+    let mut i = 0;
+    while i < 64 {
+        t[B64URL_ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Strict base64url without padding (RFC 7515 §2), as `base64`'s `URL_SAFE_NO_PAD` decodes:
+/// the URL-safe alphabet only (no `=`), a length that is not 1 mod 4, and zero trailing bits.
+/// Written for short inputs (a JWT's segments): a table lookup per character, no setup.
+/// Returns the number of bytes written to `out`, which must hold `len / 4 * 3 + 2` bytes.
+#[inline]
+pub(crate) fn b64url_decode(input: &[u8], out: &mut [u8]) -> Result<usize, ()> {
+    let rem = input.len() % 4;
+    let full = input.len() - rem;
+    let tail_len = match rem {
+        0 => 0,
+        2 => 1,
+        3 => 2,
+        _ => return Err(()),
+    };
+    let n = full / 4 * 3 + tail_len;
+    if out.len() < n {
+        return Err(());
+    }
+    let sextet = |b: u8| u32::from(B64URL[usize::from(b)]);
+    for (quad, triple) in input[..full].chunks_exact(4).zip(out.chunks_exact_mut(3)) {
+        let (a, b, c, d) = (
+            sextet(quad[0]),
+            sextet(quad[1]),
+            sextet(quad[2]),
+            sextet(quad[3]),
+        );
+        if (a | b | c | d) > 63 {
+            return Err(());
+        }
+        let v = (a << 18) | (b << 12) | (c << 6) | d;
+        triple.copy_from_slice(&v.to_be_bytes()[1..]);
+    }
+    let o = full / 4 * 3;
+    match input[full..] {
+        [] => {}
+        [a, b] => {
+            let (a, b) = (sextet(a), sextet(b));
+            if (a | b) > 63 || b & 0x0F != 0 {
+                return Err(());
+            }
+            #[allow(clippy::cast_possible_truncation)]
+            {
+                out[o] = ((a << 2) | (b >> 4)) as u8;
+            }
+        }
+        [a, b, c] => {
+            let (a, b, c) = (sextet(a), sextet(b), sextet(c));
+            if (a | b | c) > 63 || c & 0x03 != 0 {
+                return Err(());
+            }
+            let v = (a << 10) | (b << 4) | (c >> 2);
+            out[o..o + 2].copy_from_slice(&v.to_be_bytes()[2..]);
+        }
+        _ => return Err(()),
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod b64_tests {
+    use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use proptest::prelude::*;
+
+    fn ours(s: &[u8]) -> Option<Vec<u8>> {
+        let mut out = vec![0; s.len() / 4 * 3 + 2];
+        b64url_decode(s, &mut out).ok().map(|n| out[..n].to_vec())
+    }
+
+    #[test]
+    fn known_answers() {
+        assert_eq!(ours(b"").as_deref(), Some(&b""[..]));
+        assert_eq!(ours(b"Zg").as_deref(), Some(&b"f"[..]));
+        assert_eq!(ours(b"Zm8").as_deref(), Some(&b"fo"[..]));
+        assert_eq!(ours(b"Zm9v").as_deref(), Some(&b"foo"[..]));
+        assert_eq!(ours(b"-_-_").as_deref(), Some(&[0xfb, 0xff, 0xbf][..]));
+        for bad in [
+            &b"Z"[..],
+            b"Zh",
+            b"Zm9",
+            b"Zg==",
+            b"Zm9v=",
+            b"Zm+v",
+            b"Zm/v",
+            b"Zm9v\n",
+            b"Z g",
+        ] {
+            assert_eq!(ours(bad), None, "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn same_as_the_base64_crate(s in proptest::collection::vec(
+            prop_oneof![
+                8 => proptest::sample::select(B64URL_ALPHABET.to_vec()),
+                1 => any::<u8>(),
+            ],
+            0..40,
+        )) {
+            prop_assert_eq!(ours(&s), URL_SAFE_NO_PAD.decode(&s).ok());
+        }
+
+        #[test]
+        fn round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let s = URL_SAFE_NO_PAD.encode(&bytes);
+            prop_assert_eq!(ours(s.as_bytes()), Some(bytes));
         }
     }
 }
@@ -477,11 +601,7 @@ impl Verifier {
         }
 
         // 2. Exactly three segments; no allocation.
-        let mut dots = token
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| **b == b'.')
-            .map(|(i, _)| i);
+        let mut dots = memchr::memchr_iter(b'.', token);
         let (d1, d2) = match (dots.next(), dots.next(), dots.next()) {
             (Some(a), Some(b), None) => (a, b),
             _ => return Err(fail(AuthErrorKind::Malformed)),
