@@ -32,7 +32,12 @@ pub(crate) fn parse<'a, C: DeserializeOwned>(
     payload: &'a [u8],
     names: &ClaimNames,
 ) -> Fused<'a, C> {
-    let mut de = serde_json::Deserializer::from_slice(payload);
+    // Validating the UTF-8 once lets serde_json skip it for every string; invalid UTF-8 is for
+    // the two-pass path to report.
+    let Ok(text) = std::str::from_utf8(payload) else {
+        return Fused::Failed;
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
     let mut st = State {
         reg: Registered::default(),
         complete: false,
@@ -62,7 +67,7 @@ struct State<'de, 'n> {
     names: &'n ClaimNames,
 }
 
-type Json<'de> = serde_json::Deserializer<serde_json::de::SliceRead<'de>>;
+type Json<'de> = serde_json::Deserializer<serde_json::de::StrRead<'de>>;
 
 struct Tee<'s, 'de, 'n> {
     de: &'s mut Json<'de>,
