@@ -240,17 +240,17 @@ impl<C: DeserializeOwned + Clone> TokenCache<C> {
         let hash = self.hash(token);
         {
             let mut shard = lock(self.shard(hash));
-            if let Some(e) = shard.map.get(&hash) {
-                if *e.token == *token {
-                    return match self.recheck(e) {
-                        Ok(()) => Ok(out(&e.value)),
-                        Err(err) => {
-                            // Expired (or revoked) for good: drop it.
-                            shard.map.remove(&hash);
-                            Err(err)
-                        }
-                    };
-                }
+            if let Some(e) = shard.map.get(&hash)
+                && *e.token == *token
+            {
+                return match self.recheck(e) {
+                    Ok(()) => Ok(out(&e.value)),
+                    Err(err) => {
+                        // Expired (or revoked) for good: drop it.
+                        shard.map.remove(&hash);
+                        Err(err)
+                    }
+                };
             }
         }
         let (value, nbf) = self.verifier.verify_with_nbf::<C>(token)?;
@@ -265,10 +265,10 @@ impl<C: DeserializeOwned + Clone> TokenCache<C> {
         self.verifier
             .check_times(Some(e.value.exp), e.nbf, e.value.iat)
             .map_err(|k| self.verifier.error(k))?;
-        if let Some(jti) = &e.value.jti {
-            if self.verifier.is_revoked(jti) {
-                return Err(self.verifier.error(AuthErrorKind::Revoked));
-            }
+        if let Some(jti) = &e.value.jti
+            && self.verifier.is_revoked(jti)
+        {
+            return Err(self.verifier.error(AuthErrorKind::Revoked));
         }
         Ok(())
     }
@@ -437,7 +437,7 @@ mod tests {
             f.cache.verify(t.as_bytes()).expect("verifies");
             assert!(f.cache.len() <= 32);
         }
-        assert!(f.cache.len() > 0);
+        assert!(!f.cache.is_empty());
         // Re-verifying many times does not grow the internal queues either.
         for _ in 0..10 {
             for t in &tokens[..100] {

@@ -18,7 +18,8 @@ use serde::{Deserialize, forward_to_deserialize_any};
 
 use crate::claims::{Apply, BorrowedStr, ClaimNames, Registered, Which};
 
-/// What the fused pass produced.
+/// What the fused pass produced (a short-lived value; its size does not matter).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Fused<'a, C> {
     /// `C` and every registered claim, the whole object read.
     Both(C, Registered<'a>),

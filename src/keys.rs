@@ -102,6 +102,8 @@ impl HmacKey {
     }
 }
 
+// Few keys live in a ring; boxing the HMAC state would add a pointer chase to every verification.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 pub(crate) enum Material {
     Hmac(HmacKey),
@@ -495,11 +497,11 @@ fn fast_headers(key: &Key) -> Vec<Box<[u8]>> {
         format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#),
         format!(r#"{{"typ":"JWT","alg":"{alg}"}}"#),
     ];
-    if let Some(kid) = &key.kid {
-        if let Ok(kid) = serde_json::to_string(&**kid) {
-            json.push(format!(r#"{{"alg":"{alg}","kid":{kid},"typ":"JWT"}}"#));
-            json.push(format!(r#"{{"typ":"JWT","alg":"{alg}","kid":{kid}}}"#));
-        }
+    if let Some(kid) = &key.kid
+        && let Ok(kid) = serde_json::to_string(&**kid)
+    {
+        json.push(format!(r#"{{"alg":"{alg}","kid":{kid},"typ":"JWT"}}"#));
+        json.push(format!(r#"{{"typ":"JWT","alg":"{alg}","kid":{kid}}}"#));
     }
     json.into_iter()
         .map(|j| URL_SAFE_NO_PAD.encode(j).into_bytes().into_boxed_slice())
@@ -538,10 +540,10 @@ impl Keys {
         }
         let mut by_kid = HashMap::with_capacity(keys.len());
         for (i, k) in keys.iter().enumerate() {
-            if let Some(kid) = &k.kid {
-                if by_kid.insert(Arc::clone(kid), i).is_some() {
-                    return Err(ConfigError::DuplicateKid(kid.to_string()));
-                }
+            if let Some(kid) = &k.kid
+                && by_kid.insert(Arc::clone(kid), i).is_some()
+            {
+                return Err(ConfigError::DuplicateKid(kid.to_string()));
             }
         }
         Ok(Self {
@@ -629,6 +631,38 @@ impl From<Key> for Keys {
     }
 }
 
+impl Keys {
+    /// Signs `claims` with the signing key, as PyJWT does: the header is compact JSON with sorted
+    /// keys, `{"alg":"HS256","typ":"JWT"}` (plus `"kid"` when the key has one), the payload is the
+    /// compact JSON of `claims` in its own field order.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKey`] if the signing key cannot sign (a public key without
+    /// [`Key::with_private_pem`]) or the claims do not serialize.
+    pub fn encode<T: serde::Serialize>(&self, claims: &T) -> Result<String, ConfigError> {
+        let key = self.signing_key();
+        let payload = serde_json::to_vec(claims).map_err(|e| invalid(format!("claims: {e}")))?;
+        let alg = format!("{:?}", key.alg);
+        let header = match &key.kid {
+            Some(kid) => serde_json::to_vec(&serde_json::json!({
+                "alg": alg, "kid": &**kid, "typ": "JWT"
+            })),
+            None => serde_json::to_vec(&serde_json::json!({ "alg": alg, "typ": "JWT" })),
+        }
+        .map_err(|e| invalid(format!("header: {e}")))?;
+        let mut out = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 100);
+        URL_SAFE_NO_PAD.encode_string(&header, &mut out);
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut out);
+        let sig = key
+            .sign(out.as_bytes())
+            .ok_or_else(|| invalid("the signing key has no private part"))?;
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(&sig, &mut out);
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -674,37 +708,5 @@ mod tests {
             Keys::from_keys([k(), k()]).err(),
             Some(ConfigError::DuplicateKid("a".into()))
         );
-    }
-}
-
-impl Keys {
-    /// Signs `claims` with the signing key, as PyJWT does: the header is compact JSON with sorted
-    /// keys, `{"alg":"HS256","typ":"JWT"}` (plus `"kid"` when the key has one), the payload is the
-    /// compact JSON of `claims` in its own field order.
-    ///
-    /// # Errors
-    /// [`ConfigError::InvalidKey`] if the signing key cannot sign (a public key without
-    /// [`Key::with_private_pem`]) or the claims do not serialize.
-    pub fn encode<T: serde::Serialize>(&self, claims: &T) -> Result<String, ConfigError> {
-        let key = self.signing_key();
-        let payload = serde_json::to_vec(claims).map_err(|e| invalid(format!("claims: {e}")))?;
-        let alg = format!("{:?}", key.alg);
-        let header = match &key.kid {
-            Some(kid) => serde_json::to_vec(&serde_json::json!({
-                "alg": alg, "kid": &**kid, "typ": "JWT"
-            })),
-            None => serde_json::to_vec(&serde_json::json!({ "alg": alg, "typ": "JWT" })),
-        }
-        .map_err(|e| invalid(format!("header: {e}")))?;
-        let mut out = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 100);
-        URL_SAFE_NO_PAD.encode_string(&header, &mut out);
-        out.push('.');
-        URL_SAFE_NO_PAD.encode_string(&payload, &mut out);
-        let sig = key
-            .sign(out.as_bytes())
-            .ok_or_else(|| invalid("the signing key has no private part"))?;
-        out.push('.');
-        URL_SAFE_NO_PAD.encode_string(&sig, &mut out);
-        Ok(out)
     }
 }

@@ -327,60 +327,6 @@ pub(crate) fn b64url_decode(input: &[u8], out: &mut [u8]) -> Result<usize, ()> {
     Ok(n)
 }
 
-#[cfg(test)]
-mod b64_tests {
-    use super::*;
-    use base64::Engine as _;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use proptest::prelude::*;
-
-    fn ours(s: &[u8]) -> Option<Vec<u8>> {
-        let mut out = vec![0; s.len() / 4 * 3 + 2];
-        b64url_decode(s, &mut out).ok().map(|n| out[..n].to_vec())
-    }
-
-    #[test]
-    fn known_answers() {
-        assert_eq!(ours(b"").as_deref(), Some(&b""[..]));
-        assert_eq!(ours(b"Zg").as_deref(), Some(&b"f"[..]));
-        assert_eq!(ours(b"Zm8").as_deref(), Some(&b"fo"[..]));
-        assert_eq!(ours(b"Zm9v").as_deref(), Some(&b"foo"[..]));
-        assert_eq!(ours(b"-_-_").as_deref(), Some(&[0xfb, 0xff, 0xbf][..]));
-        for bad in [
-            &b"Z"[..],
-            b"Zh",
-            b"Zm9",
-            b"Zg==",
-            b"Zm9v=",
-            b"Zm+v",
-            b"Zm/v",
-            b"Zm9v\n",
-            b"Z g",
-        ] {
-            assert_eq!(ours(bad), None, "{bad:?}");
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn same_as_the_base64_crate(s in proptest::collection::vec(
-            prop_oneof![
-                8 => proptest::sample::select(B64URL_ALPHABET.to_vec()),
-                1 => any::<u8>(),
-            ],
-            0..40,
-        )) {
-            prop_assert_eq!(ours(&s), URL_SAFE_NO_PAD.decode(&s).ok());
-        }
-
-        #[test]
-        fn round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
-            let s = URL_SAFE_NO_PAD.encode(&bytes);
-            prop_assert_eq!(ours(s.as_bytes()), Some(bytes));
-        }
-    }
-}
-
 impl Verifier {
     /// A verifier with the default policy (see the type docs).
     pub fn new(keys: Keys) -> Self {
@@ -655,14 +601,13 @@ impl Verifier {
                 }
             }
         }
-        if let Some(want) = &p.issuer {
-            if !reg
+        if let Some(want) = &p.issuer
+            && !reg
                 .iss
                 .as_deref()
                 .is_some_and(|i| want.iter().any(|w| w == i))
-            {
-                return Err(fail(AuthErrorKind::InvalidIssuer));
-            }
+        {
+            return Err(fail(AuthErrorKind::InvalidIssuer));
         }
 
         // 8. simplejwt's checks.
@@ -685,10 +630,10 @@ impl Verifier {
             return Err(fail(AuthErrorKind::MissingUserId));
         }
 
-        if let (Some(r), Some(jti)) = (&p.revocation, reg.jti.as_deref()) {
-            if r.0.is_revoked(jti) {
-                return Err(fail(AuthErrorKind::Revoked));
-            }
+        if let (Some(r), Some(jti)) = (&p.revocation, reg.jti.as_deref())
+            && r.0.is_revoked(jti)
+        {
+            return Err(fail(AuthErrorKind::Revoked));
         }
 
         // 9. The caller's claims type.
@@ -826,5 +771,59 @@ impl Verifier {
 impl From<Keys> for Verifier {
     fn from(keys: Keys) -> Self {
         Self::new(keys)
+    }
+}
+
+#[cfg(test)]
+mod b64_tests {
+    use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use proptest::prelude::*;
+
+    fn ours(s: &[u8]) -> Option<Vec<u8>> {
+        let mut out = vec![0; s.len() / 4 * 3 + 2];
+        b64url_decode(s, &mut out).ok().map(|n| out[..n].to_vec())
+    }
+
+    #[test]
+    fn known_answers() {
+        assert_eq!(ours(b"").as_deref(), Some(&b""[..]));
+        assert_eq!(ours(b"Zg").as_deref(), Some(&b"f"[..]));
+        assert_eq!(ours(b"Zm8").as_deref(), Some(&b"fo"[..]));
+        assert_eq!(ours(b"Zm9v").as_deref(), Some(&b"foo"[..]));
+        assert_eq!(ours(b"-_-_").as_deref(), Some(&[0xfb, 0xff, 0xbf][..]));
+        for bad in [
+            &b"Z"[..],
+            b"Zh",
+            b"Zm9",
+            b"Zg==",
+            b"Zm9v=",
+            b"Zm+v",
+            b"Zm/v",
+            b"Zm9v\n",
+            b"Z g",
+        ] {
+            assert_eq!(ours(bad), None, "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn same_as_the_base64_crate(s in proptest::collection::vec(
+            prop_oneof![
+                8 => proptest::sample::select(B64URL_ALPHABET.to_vec()),
+                1 => any::<u8>(),
+            ],
+            0..40,
+        )) {
+            prop_assert_eq!(ours(&s), URL_SAFE_NO_PAD.decode(&s).ok());
+        }
+
+        #[test]
+        fn round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let s = URL_SAFE_NO_PAD.encode(&bytes);
+            prop_assert_eq!(ours(s.as_bytes()), Some(bytes));
+        }
     }
 }
