@@ -3,7 +3,12 @@
 //! cache, and the scaling tables. See BENCHMARKS.md for how to run it and what the numbers mean.
 //!
 //! `cargo bench --bench verify` (add `-- GROUP` to run one group).
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::clone_on_copy)]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::clone_on_copy
+)]
 
 use std::collections::HashSet;
 use std::convert::Infallible;

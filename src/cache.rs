@@ -262,13 +262,15 @@ impl<C: DeserializeOwned + Clone> TokenCache<C> {
     /// What can change after a token verified: the time and revocation.
     #[inline]
     fn recheck(&self, e: &Entry<C>) -> Result<(), AuthError> {
+        // As the verifier's errors after a good signature: they carry the jti for logs.
+        let fail = |k| self.verifier.error(k).with_jti(e.value.jti.as_deref());
         self.verifier
             .check_times(Some(e.value.exp), e.nbf, e.value.iat)
-            .map_err(|k| self.verifier.error(k))?;
+            .map_err(fail)?;
         if let Some(jti) = &e.value.jti
             && self.verifier.is_revoked(jti)
         {
-            return Err(self.verifier.error(AuthErrorKind::Revoked));
+            return Err(fail(AuthErrorKind::Revoked));
         }
         Ok(())
     }

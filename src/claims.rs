@@ -145,9 +145,10 @@ pub struct SimpleJwtClaims {
     /// `access`, `refresh` or `sliding`.
     pub token_type: String,
     /// Expiry, seconds since the epoch.
+    #[serde(deserialize_with = "numeric_date")]
     pub exp: i64,
     /// Issued-at, seconds since the epoch.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_numeric_date")]
     pub iat: Option<i64>,
     /// Token id (simplejwt: 32 lowercase hex digits).
     pub jti: String,
@@ -220,11 +221,25 @@ pub(crate) struct RegisteredSeed<'n> {
     pub(crate) names: &'n ClaimNames,
 }
 
+/// Whether `json` is UTF-8 (RFC 8725 §3.7; serde_json does not check the strings it skips) and
+/// starts, after JSON whitespace, with `{`: the rest of the parse then proves it is one complete
+/// object. Arrays, which serde would map onto a struct's fields, are not.
+pub(crate) fn is_json_object(json: &[u8]) -> bool {
+    std::str::from_utf8(json).is_ok()
+        && json
+            .iter()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            .is_some_and(|b| *b == b'{')
+}
+
 /// Parse error kinds surfaced from the registered-claims pass.
 pub(crate) fn parse_registered<'a>(
     payload: &'a [u8],
     names: &ClaimNames,
 ) -> Result<Registered<'a>, AuthErrorKind> {
+    if !is_json_object(payload) {
+        return Err(AuthErrorKind::Malformed);
+    }
     let mut de = serde_json::Deserializer::from_slice(payload);
     let reg = RegisteredSeed { names }.deserialize(&mut de).map_err(|e| {
         if e.is_data() {
@@ -282,12 +297,19 @@ pub(crate) enum Which {
     Jti,
     TokenType,
     UserId,
+    /// The user id claim configured as `sub`: a string, as PyJWT >= 2.10 requires of `sub`.
+    UserIdSub,
 }
 
 impl Which {
     #[inline]
     pub(crate) fn of(key: &str, names: &ClaimNames) -> Option<Self> {
+        // The configured names come first, so `user_id_claim("sub")` works.
         Some(match key {
+            k if k == names.jti => Self::Jti,
+            k if k == names.token_type => Self::TokenType,
+            "sub" if names.user_id == "sub" => Self::UserIdSub,
+            k if k == names.user_id => Self::UserId,
             "exp" => Self::Exp,
             "nbf" => Self::Nbf,
             "iat" => Self::Iat,
@@ -295,9 +317,6 @@ impl Which {
             "iss" => Self::Iss,
             "sub" => Self::Sub,
             "aud" => Self::Aud,
-            k if k == names.jti => Self::Jti,
-            k if k == names.token_type => Self::TokenType,
-            k if k == names.user_id => Self::UserId,
             _ => return None,
         })
     }
@@ -343,11 +362,17 @@ impl<'de> DeserializeSeed<'de> for Apply<'_, 'de> {
                 BorrowedStr::deserialize(d)?.0,
                 "token_type",
             ),
-            Which::UserId => {
+            Which::UserId | Which::UserIdSub => {
                 if r.user_id_ok.is_some() {
                     return Err(dup("user_id"));
                 }
-                match UserIdValue::deserialize(d)? {
+                let value = if self.which == Which::UserIdSub {
+                    // PyJWT >= 2.10 rejects a non-string `sub`, whatever it is used for.
+                    UserIdValue::Str(BorrowedStr::deserialize(d)?.0)
+                } else {
+                    UserIdValue::deserialize(d)?
+                };
+                match value {
                     UserIdValue::Str(s) if !s.is_empty() => {
                         r.user_id = Some(s);
                         r.user_id_ok = Some(true);
@@ -405,6 +430,16 @@ impl<'de> Deserialize<'de> for NumericDate {
         }
         d.deserialize_any(V)
     }
+}
+
+/// A NumericDate field of a claims struct: integers and non-integers (floored), as the verifier
+/// reads them.
+fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    NumericDate::deserialize(d).map(|n| n.0)
+}
+
+fn opt_numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Option::<NumericDate>::deserialize(d).map(|n| n.map(|n| n.0))
 }
 
 /// A string that borrows from the input when it has no escapes.

@@ -29,6 +29,8 @@ pub struct AuthError {
     kind: AuthErrorKind,
     /// The token types the verifier would have accepted, for simplejwt's `messages` envelope.
     accepted: Option<Arc<[TokenType]>>,
+    /// The `jti` of a token whose signature verified, for logs.
+    jti: Option<Box<str>>,
 }
 
 /// The reason a request or token was rejected. See [`AuthError::kind`].
@@ -183,7 +185,19 @@ impl AuthError {
         Self {
             kind,
             accepted: None,
+            jti: None,
         }
+    }
+
+    pub(crate) fn with_jti(mut self, jti: Option<&str>) -> Self {
+        self.jti = jti.map(Box::from);
+        self
+    }
+
+    /// The `jti` of the rejected token, when its signature verified (so the value is the
+    /// issuer's, not an attacker's). Safe to log; never the token itself.
+    pub fn jti(&self) -> Option<&str> {
+        self.jti.as_deref()
     }
 
     pub(crate) fn with_accepted(mut self, accepted: &Arc<[TokenType]>) -> Self {

@@ -64,6 +64,7 @@ impl Shared {
             target: "tower_jwt_auth",
             reason = error.kind().reason(),
             status = error.status().as_u16(),
+            jti = error.jti(),
             "request rejected"
         );
         let mut res = if grpc {

@@ -92,7 +92,14 @@ pub mod verify;
 
 #[cfg(feature = "token")]
 #[cfg_attr(docsrs, doc(cfg(feature = "token")))]
+pub mod password;
+#[cfg(feature = "token")]
+#[cfg_attr(docsrs, doc(cfg(feature = "token")))]
 pub mod store;
+
+#[cfg(feature = "token")]
+#[cfg_attr(docsrs, doc(cfg(feature = "token")))]
+pub mod token;
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -111,6 +118,11 @@ pub use crate::keys::{Algorithm, Key, Keys};
 pub use crate::layer::{Anonymous, JwtAuth, JwtAuthLayer};
 pub use crate::response::{AuthErrorResponder, DefaultResponder, json_body};
 pub use crate::verify::{Clock, Verified, Verifier};
+
+#[cfg(feature = "token")]
+pub use crate::token::{
+    ClientAddr, Issuer, TokenEndpoints, TokenPayload, TokenSettings, VerifyBlacklist,
+};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -34,7 +34,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::cache::RevocationCheck;
-use crate::claims::{Audience, ClaimNames, Registered, TokenType, UserId, parse_registered};
+use crate::claims::{
+    Audience, ClaimNames, Registered, TokenType, UserId, is_json_object, parse_registered,
+};
 use crate::error::{AuthError, AuthErrorKind, ConfigError};
 use crate::fused::{self, Fused};
 use crate::keys::{Algorithm, Key, Keys};
@@ -584,6 +586,8 @@ impl Verifier {
             Fused::ClaimsOnly(c) => (Some(c), parse_registered(payload, &p.names).map_err(fail)?),
             Fused::Failed => (None, parse_registered(payload, &p.names).map_err(fail)?),
         };
+        // From here on the signature is good: rejections carry the jti for logs.
+        let fail = |kind: AuthErrorKind| fail(kind).with_jti(reg.jti.as_deref());
 
         // 7. PyJWT's checks.
         self.check_times(reg.exp, reg.nbf, reg.iat).map_err(fail)?;
@@ -653,6 +657,10 @@ impl Verifier {
     fn header_key(&self, h64: &[u8]) -> Result<&Key, AuthErrorKind> {
         let mut hbuf = Scratch::<384>::new();
         let header_json = hbuf.decode(h64).map_err(|()| AuthErrorKind::Malformed)?;
+        // RFC 7515 §4: a JSON object. serde's derived struct would also accept an array.
+        if !is_json_object(header_json) {
+            return Err(AuthErrorKind::Malformed);
+        }
         let header: Header<'_> = {
             let mut de = serde_json::Deserializer::from_slice(header_json);
             let h = Header::deserialize(&mut de).map_err(|_| AuthErrorKind::Malformed)?;

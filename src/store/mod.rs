@@ -1,8 +1,35 @@
 //! Stores behind traits: users ([`UserStore`]) and revoked tokens ([`RevocationStore`]), each
 //! with an in-memory and a file-backed implementation.
 //!
+//! | | in memory | in a file |
+//! |---|---|---|
+//! | users | [`MemoryUserStore`] | [`FileUserStore`]: JSON replaced atomically, safe for several processes |
+//! | revoked tokens | [`MemoryRevocationStore`] | [`FileRevocationStore`]: append-only log, one process |
+//!
 //! The traits use return-position `impl Future` (no `async-trait`). Implement them over your own
-//! database to plug it in.
+//! database to plug it in. [`write_file_atomic`] is the crash-safe file replacement the file
+//! stores use, for your own files.
+//!
+//! ```
+//! use tower_jwt_auth::store::{MemoryRevocationStore, MemoryUserStore, RevocationStore, UserStore};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), tower_jwt_auth::store::StoreError> {
+//! let users = MemoryUserStore::new();
+//! // Users moved over from Django keep their ids and password hashes.
+//! users.import_django(r#"[{"model": "auth.user", "pk": 7, "fields": {
+//!     "username": "ada", "is_active": true,
+//!     "password": "pbkdf2_sha256$1000$NC7VbmIU4v0VNnJClAeiOy$n2pw/pG4lS64SBLixE9izGOHzKT45K6uQWD6diXEZ3g="}}]"#).await?;
+//! let ada = users.authenticate("ada", "secret").await?.expect("right password");
+//! assert_eq!(ada.id.as_str(), "7");
+//! assert!(ada.password_hash.starts_with("$argon2id$"), "upgraded at login");
+//! assert_eq!(users.add_user("bob", "another-secret", true).await?.id.as_str(), "8");
+//!
+//! let revoked = MemoryRevocationStore::new();
+//! assert!(revoked.revoke_if_absent("a1b2c3", 4_102_444_800).await?);
+//! assert!(revoked.is_revoked("a1b2c3").await?);
+//! # Ok(()) }
+//! ```
 
 use std::fmt;
 use std::future::Future;
@@ -10,6 +37,15 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 use crate::claims::UserId;
+use crate::password::PasswordError;
+
+mod file;
+mod memory;
+mod revocation;
+mod users;
+
+pub use file::{FileRevocationStore, FileUserStore, write_file_atomic};
+pub use memory::{MemoryRevocationStore, MemoryUserStore};
 
 /// A user as the token services see it.
 ///
@@ -51,6 +87,9 @@ pub enum StoreError {
     Corrupt(String),
     /// The operation conflicts with stored data (for example, a username that already exists).
     Conflict(String),
+    /// The input was refused (an empty or over-long username or `jti`, a password over 4 KiB,
+    /// an unsupported hash in an import).
+    Invalid(String),
     /// Anything else.
     Other(String),
 }
@@ -61,6 +100,7 @@ impl fmt::Display for StoreError {
             Self::Io(e) => write!(f, "store I/O error: {e}"),
             Self::Corrupt(why) => write!(f, "store data is corrupt: {why}"),
             Self::Conflict(why) => write!(f, "conflict: {why}"),
+            Self::Invalid(why) => write!(f, "invalid input: {why}"),
             Self::Other(why) => write!(f, "store error: {why}"),
         }
     }
@@ -78,6 +118,15 @@ impl std::error::Error for StoreError {
 impl From<std::io::Error> for StoreError {
     fn from(e: std::io::Error) -> Self {
         Self::Io(e)
+    }
+}
+
+impl From<PasswordError> for StoreError {
+    fn from(e: PasswordError) -> Self {
+        match e {
+            PasswordError::TooLong => Self::Invalid(e.to_string()),
+            other => Self::Other(other.to_string()),
+        }
     }
 }
 
