@@ -615,6 +615,12 @@ impl Keys {
         }
     }
 
+    /// The fast headers, for tests.
+    #[cfg(test)]
+    pub(crate) fn fast_header_list(&self) -> impl Iterator<Item = &[u8]> {
+        self.inner.fast_headers.iter().map(|h| &**h)
+    }
+
     /// Selects the key for a token: by `kid` if it has one, else the default key.
     #[inline]
     pub(crate) fn select(&self, kid: Option<&str>) -> Option<&Key> {

@@ -835,3 +835,43 @@ mod b64_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fast_header_tests {
+    use super::*;
+
+    /// Every header the fast path accepts selects, through the full header path, the very key
+    /// the fast path returns.
+    #[test]
+    fn fast_headers_agree_with_the_full_header_path() {
+        let plain = Key::hmac(Algorithm::HS256, [1u8; 32]).expect("key");
+        let with_kid = Key::hmac(Algorithm::HS512, [2u8; 64])
+            .expect("key")
+            .with_kid("k\"1");
+        let other = Key::hmac(Algorithm::HS384, [3u8; 48])
+            .expect("key")
+            .with_kid("k2");
+        for keys in [
+            Keys::new(plain),
+            Keys::from_keys([with_kid.clone(), other.clone()]).expect("ring"),
+            Keys::from_keys([other, with_kid])
+                .expect("ring")
+                .signing_kid("k\"1")
+                .expect("kid"),
+        ] {
+            let v = Verifier::new(keys.clone());
+            let headers: Vec<&[u8]> = keys.fast_header_list().collect();
+            assert!(headers.len() >= 2);
+            for h in headers {
+                let fast = keys.fast_header(h).expect("fast");
+                let full = v.header_key(h).expect("full path accepts it");
+                assert_eq!(
+                    (fast.kid(), fast.algorithm()),
+                    (full.kid(), full.algorithm())
+                );
+            }
+            // Anything else takes the full path.
+            assert!(keys.fast_header(b"eyJhbGciOiJub25lIn0").is_none());
+        }
+    }
+}
