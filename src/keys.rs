@@ -110,7 +110,56 @@ pub(crate) enum Material {
     Asymmetric {
         decoding: DecodingKey,
         encoding: Option<EncodingKey>,
+        /// The public key parsed once for AWS-LC, when its bytes parse for the algorithm; `None`
+        /// falls back to jsonwebtoken's provider (which parses on every verification).
+        #[cfg(feature = "aws-lc-rs")]
+        parsed: Option<aws_lc_rs::signature::ParsedPublicKey>,
     },
+}
+
+/// AWS-LC's verification algorithm for `alg`, the same jsonwebtoken's aws_lc provider uses.
+#[cfg(feature = "aws-lc-rs")]
+fn aws_lc_algorithm(
+    alg: Algorithm,
+) -> Option<&'static dyn aws_lc_rs::signature::VerificationAlgorithm> {
+    use aws_lc_rs::signature as s;
+    Some(match alg {
+        Algorithm::RS256 => &s::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &s::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &s::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &s::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &s::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &s::RSA_PSS_2048_8192_SHA512,
+        Algorithm::ES256 => &s::ECDSA_P256_SHA256_FIXED,
+        Algorithm::ES384 => &s::ECDSA_P384_SHA384_FIXED,
+        Algorithm::EdDSA => &s::ED25519,
+        _ => return None,
+    })
+}
+
+/// Parses the public key once, as jsonwebtoken's aws_lc provider would on every verification
+/// (`UnparsedPublicKey::new(alg, der).verify(..)`), when it holds DER/raw bytes.
+#[cfg(feature = "aws-lc-rs")]
+fn parse_for_aws_lc(
+    alg: Algorithm,
+    decoding: &DecodingKey,
+) -> Option<aws_lc_rs::signature::ParsedPublicKey> {
+    let jsonwebtoken::DecodingKeyKind::SecretOrDer(bytes) = decoding.kind() else {
+        return None;
+    };
+    let expected = match family(alg) {
+        Family::Rsa => jsonwebtoken::AlgorithmFamily::Rsa,
+        Family::Ec => jsonwebtoken::AlgorithmFamily::Ec,
+        Family::Ed => jsonwebtoken::AlgorithmFamily::Ed,
+        Family::Hmac | Family::Other => return None,
+    };
+    // jsonwebtoken's verifiers refuse a key of another family; so does the fallback path.
+    if decoding.family() != expected {
+        return None;
+    }
+    aws_lc_rs::signature::UnparsedPublicKey::new(aws_lc_algorithm(alg)?, bytes.as_slice())
+        .parse()
+        .ok()
 }
 
 /// One key, pinned to one algorithm, with an optional `kid`.
@@ -279,6 +328,8 @@ impl Key {
             kid: None,
             alg,
             material: Material::Asymmetric {
+                #[cfg(feature = "aws-lc-rs")]
+                parsed: parse_for_aws_lc(alg, &decoding),
                 decoding,
                 encoding: None,
             },
@@ -363,7 +414,10 @@ impl Key {
         let probe = (provider().signer_factory)(&self.alg, &enc)
             .and_then(|s| s.try_sign(b"probe").map_err(Into::into))
             .map_err(|_| invalid("private key does not fit the algorithm"))?;
-        if let Material::Asymmetric { decoding, encoding } = &mut self.material {
+        if let Material::Asymmetric {
+            decoding, encoding, ..
+        } = &mut self.material
+        {
             let ok = (provider().verifier_factory)(&self.alg, decoding)
                 .map(|v| v.verify(b"probe", &probe).is_ok())
                 .unwrap_or(false);
@@ -397,6 +451,10 @@ impl Key {
     pub(crate) fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
         match &self.material {
             Material::Hmac(m) => m.verify(msg, sig),
+            #[cfg(feature = "aws-lc-rs")]
+            Material::Asymmetric {
+                parsed: Some(key), ..
+            } => key.verify_sig(msg, sig).is_ok(),
             Material::Asymmetric { decoding, .. } => {
                 match (provider().verifier_factory)(&self.alg, decoding) {
                     Ok(v) => v.verify(msg, &sig.to_vec()).is_ok(),
@@ -714,5 +772,88 @@ mod tests {
             Keys::from_keys([k(), k()]).err(),
             Some(ConfigError::DuplicateKid("a".into()))
         );
+    }
+
+    /// With AWS-LC the public key is parsed once, and verifies exactly as jsonwebtoken's
+    /// provider (which parses on every call) does.
+    #[cfg(feature = "aws-lc-rs")]
+    #[test]
+    fn parsed_aws_lc_keys_agree_with_the_provider() {
+        let cases = [
+            (
+                Key::rsa_pem(
+                    Algorithm::RS256,
+                    include_bytes!("../benches/fixtures/rsa_public.pem"),
+                ),
+                &include_bytes!("../benches/fixtures/rsa_private.pem")[..],
+            ),
+            (
+                Key::rsa_pem(
+                    Algorithm::PS256,
+                    include_bytes!("../benches/fixtures/rsa_public.pem"),
+                ),
+                &include_bytes!("../benches/fixtures/rsa_private.pem")[..],
+            ),
+            (
+                Key::ec_pem(
+                    Algorithm::ES256,
+                    include_bytes!("../benches/fixtures/ec256_public.pem"),
+                ),
+                &include_bytes!("../benches/fixtures/ec256_private.pem")[..],
+            ),
+            (
+                Key::ec_pem(
+                    Algorithm::ES384,
+                    include_bytes!("../benches/fixtures/ec384_public.pem"),
+                ),
+                &include_bytes!("../benches/fixtures/ec384_private.pem")[..],
+            ),
+            (
+                Key::ed_pem(include_bytes!("../benches/fixtures/ed25519_public.pem")),
+                &include_bytes!("../benches/fixtures/ed25519_private.pem")[..],
+            ),
+        ];
+        for (key, private) in cases {
+            let key = key
+                .expect("public key")
+                .with_private_pem(private)
+                .expect("pair");
+            let Material::Asymmetric {
+                decoding, parsed, ..
+            } = &key.material
+            else {
+                panic!("asymmetric")
+            };
+            assert!(parsed.is_some(), "{:?} parsed once", key.alg);
+            let provider = |msg: &[u8], sig: &[u8]| {
+                (provider().verifier_factory)(&key.alg, decoding)
+                    .map(|v| v.verify(msg, &sig.to_vec()).is_ok())
+                    .unwrap_or(false)
+            };
+            let sig = key.sign(b"message").expect("signs");
+            let mut bad = sig.clone();
+            bad[0] ^= 1;
+            for (msg, sig) in [
+                (&b"message"[..], &sig[..]),
+                (b"massage", &sig),
+                (b"message", &bad),
+                (b"message", &sig[..sig.len() - 1]),
+                (b"message", &[]),
+            ] {
+                assert_eq!(key.verify(msg, sig), provider(msg, sig), "{:?}", key.alg);
+            }
+            assert!(key.verify(b"message", &sig));
+        }
+        // A P-384 key pinned to ES256 does not parse; the provider path refuses it as before.
+        let mismatched = Key::ec_pem(
+            Algorithm::ES256,
+            include_bytes!("../benches/fixtures/ec384_public.pem"),
+        )
+        .expect("PEM parses");
+        let Material::Asymmetric { parsed, .. } = &mismatched.material else {
+            panic!("asymmetric")
+        };
+        assert!(parsed.is_none());
+        assert!(!mismatched.verify(b"message", &[0u8; 64]));
     }
 }
