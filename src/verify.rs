@@ -290,6 +290,8 @@ pub(crate) fn b64url_decode(input: &[u8], out: &mut [u8]) -> Result<usize, ()> {
         return Err(());
     }
     let sextet = |b: u8| u32::from(B64URL[usize::from(b)]);
+    // Invalid characters map to 0xFF: OR everything together and check once at the end.
+    let mut bad = 0;
     for (quad, triple) in input[..full].chunks_exact(4).zip(out.chunks_exact_mut(3)) {
         let (a, b, c, d) = (
             sextet(quad[0]),
@@ -297,11 +299,17 @@ pub(crate) fn b64url_decode(input: &[u8], out: &mut [u8]) -> Result<usize, ()> {
             sextet(quad[2]),
             sextet(quad[3]),
         );
-        if (a | b | c | d) > 63 {
-            return Err(());
-        }
+        bad |= a | b | c | d;
         let v = (a << 18) | (b << 12) | (c << 6) | d;
-        triple.copy_from_slice(&v.to_be_bytes()[1..]);
+        #[allow(clippy::cast_possible_truncation)]
+        {
+            triple[0] = (v >> 16) as u8;
+            triple[1] = (v >> 8) as u8;
+            triple[2] = v as u8;
+        }
+    }
+    if bad > 63 {
+        return Err(());
     }
     let o = full / 4 * 3;
     match input[full..] {
