@@ -28,6 +28,24 @@ use crate::verify::Verified;
 ///
 /// Implemented for closures `Fn(&Verified<C>) -> impl Future<Output = Result<(), AuthError>>`.
 /// The future must not borrow the token: copy what it needs (the user id) before `async move`.
+///
+/// ```
+/// use std::collections::HashSet;
+/// use std::sync::Arc;
+/// use tower_jwt_auth::{AuthError, AuthErrorKind, JwtAuthLayer, Keys, SimpleJwtClaims, Verified};
+///
+/// let active: Arc<HashSet<String>> = Arc::new(["1".to_string()].into());
+/// let layer = JwtAuthLayer::<SimpleJwtClaims>::new(Keys::hs256([7u8; 32])?).check(
+///     move |token: &Verified<SimpleJwtClaims>| {
+///         let ok = token.user_id.as_ref().is_some_and(|id| active.contains(id.as_str()));
+///         async move {
+///             if ok { Ok(()) } else { Err(AuthError::new(AuthErrorKind::UserNotFound)) }
+///         }
+///     },
+/// );
+/// # let _ = layer;
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
 pub trait AuthCheck<C>: Clone + Send + Sync + 'static {
     /// The check's future.
     type Future: Future<Output = Result<(), AuthError>> + Send + 'static;

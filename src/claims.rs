@@ -140,6 +140,18 @@ impl<'de> Deserialize<'de> for UserId {
 /// `token_type`, `exp`, `iat`, `jti` and `user_id` are typed; every other claim lands in
 /// [`extra`](Self::extra) (so custom claims survive). The verifier has already checked the
 /// registered claims by the time you see this value.
+///
+/// ```
+/// use tower_jwt_auth::{SimpleJwtClaims, UserId};
+///
+/// let c: SimpleJwtClaims = serde_json::from_str(
+///     r#"{"token_type":"access","exp":1795655719,"iat":1795655419,
+///         "jti":"fac5344d01d34db3b5575d65f5ee8c0f","user_id":"1","role":"admin"}"#,
+/// )?;
+/// assert_eq!(c.user_id, UserId::from("1"));
+/// assert_eq!(c.extra["role"], "admin");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 pub struct SimpleJwtClaims {
     /// `access`, `refresh` or `sliding`.
@@ -304,19 +316,22 @@ pub(crate) enum Which {
 impl Which {
     #[inline]
     pub(crate) fn of(key: &str, names: &ClaimNames) -> Option<Self> {
-        // The configured names come first, so `user_id_claim("sub")` works.
         Some(match key {
-            k if k == names.jti => Self::Jti,
-            k if k == names.token_type => Self::TokenType,
-            "sub" if names.user_id == "sub" => Self::UserIdSub,
-            k if k == names.user_id => Self::UserId,
+            // The claims the verifier enforces are always read as themselves: a configured
+            // name that collides with one (`user_id_claim("nbf")`) must not switch its check
+            // off. Such a configuration then fails closed (the configured claim is missing).
             "exp" => Self::Exp,
             "nbf" => Self::Nbf,
             "iat" => Self::Iat,
             "refresh_exp" => Self::RefreshExp,
             "iss" => Self::Iss,
-            "sub" => Self::Sub,
             "aud" => Self::Aud,
+            k if k == names.jti => Self::Jti,
+            k if k == names.token_type => Self::TokenType,
+            // The configured names come before `sub`, so `user_id_claim("sub")` works.
+            "sub" if names.user_id == "sub" => Self::UserIdSub,
+            k if k == names.user_id => Self::UserId,
+            "sub" => Self::Sub,
             _ => return None,
         })
     }
@@ -336,7 +351,8 @@ impl<'de> DeserializeSeed<'de> for Apply<'_, 'de> {
         let r = self.r;
         match self.which {
             Which::Exp => set_once(&mut r.exp, NumericDate::deserialize(d)?.0, "exp"),
-            Which::Nbf => set_once(&mut r.nbf, NumericDate::deserialize(d)?.0, "nbf"),
+            // Rounded up: RFC 7519 §4.1.5 says MUST NOT accept before `nbf`, even by 0.5 s.
+            Which::Nbf => set_once(&mut r.nbf, NotBefore::deserialize(d)?.0, "nbf"),
             Which::Iat => set_once(&mut r.iat, NumericDate::deserialize(d)?.0, "iat"),
             Which::RefreshExp => set_once(
                 &mut r.refresh_exp,
@@ -398,7 +414,7 @@ fn set_once<T, E: de::Error>(slot: &mut Option<T>, v: T, name: &str) -> Result<(
 }
 
 /// A NumericDate (RFC 7519 §2): a JSON number of seconds, integer or not, in `i64` range.
-/// Non-integers are truncated toward negative infinity.
+/// Non-integers are truncated toward negative infinity (`nbf` uses [`NotBefore`], rounded up).
 struct NumericDate(i64);
 
 impl<'de> Deserialize<'de> for NumericDate {
@@ -426,6 +442,40 @@ impl<'de> Deserialize<'de> for NumericDate {
                 } else {
                     Err(E::custom("NumericDate out of range"))
                 }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A NumericDate rounded up (toward positive infinity), for `nbf`: with whole-second clocks, a
+/// token whose `nbf` is `t + 0.5` is first accepted at `t + 1`, never at `t`.
+struct NotBefore(i64);
+
+impl<'de> Deserialize<'de> for NotBefore {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = NotBefore;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a NumericDate (a JSON number)")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NotBefore, E> {
+                Ok(NotBefore(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NotBefore, E> {
+                NumericDate::deserialize(de::value::U64Deserializer::<E>::new(v))
+                    .map(|n| NotBefore(n.0))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<NotBefore, E> {
+                let floor = NumericDate::deserialize(de::value::F64Deserializer::<E>::new(v))?.0;
+                // `v` is finite and in range here; a fraction moves it to the next second.
+                let whole = v.fract() == 0.0;
+                Ok(NotBefore(if whole {
+                    floor
+                } else {
+                    floor.saturating_add(1)
+                }))
             }
         }
         d.deserialize_any(V)

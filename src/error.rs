@@ -12,7 +12,7 @@ use crate::claims::TokenType;
 ///
 /// This is an opaque struct rather than an enum so that it can carry more context later
 /// without a breaking change; match on [`AuthError::kind`] instead. The rejection response
-/// built by [`JwtAuth`](crate::JwtAuth) carries a clone of it in its extensions, so outer layers
+/// built by [`JwtAuth`](crate::JwtAuth) carries it in its extensions, so outer layers
 /// (logging, metrics) can read it:
 ///
 /// ```

@@ -80,7 +80,7 @@ impl Shared {
 /// A [`Layer`] that authenticates every request with a JWT bearer token.
 ///
 /// On success the decoded claims `C` are inserted into the request's extensions (read them with
-/// `Extension<C>` in axum, or the [`Claims`](crate::Claims) extractor of the `axum` feature) and
+/// `Extension<C>` in axum, or the `Claims` extractor of the `axum` feature) and
 /// the inner service is called. Otherwise the inner service is not called, and the response is
 /// built by the responder (simplejwt's JSON 401 by default, a gRPC status for gRPC requests),
 /// with the [`AuthError`] in its extensions.
@@ -88,6 +88,13 @@ impl Shared {
 /// Defaults: header `Authorization`, scheme `Bearer` matched case-insensitively (RFC 9110 §11.1;
 /// simplejwt matches case-sensitively, see [`scheme_case_sensitive`](Self::scheme_case_sensitive)),
 /// no cookie, credentials required, realm `api`, and the [`Verifier`] defaults.
+///
+/// Token policy (leeway, audience, issuer, accepted token types, claim names, clock) lives on the
+/// [`Verifier`]: build one and pass it to [`JwtAuthLayer::new`] instead of the bare [`Keys`]
+/// (see the example there). Transport options (header, schemes, cookie, optional mode, realm,
+/// responder, check) are the builder methods below.
+///
+/// [`Keys`]: crate::Keys
 ///
 /// ```
 /// use tower::{ServiceBuilder, ServiceExt, service_fn};
@@ -142,6 +149,26 @@ impl<C, R: fmt::Debug, K: fmt::Debug> fmt::Debug for JwtAuthLayer<C, R, K> {
 impl<C> JwtAuthLayer<C> {
     /// A layer verifying with `verifier` (or just [`Keys`](crate::Keys), with the default
     /// policy).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{JwtAuthLayer, Keys, SimpleJwtClaims, Verifier};
+    ///
+    /// let keys = Keys::hs256(b"a-long-random-secret-of-at-least-32-bytes!")?;
+    ///
+    /// // The default policy: access tokens only, leeway 0, no audience.
+    /// let plain = JwtAuthLayer::<SimpleJwtClaims>::new(keys.clone());
+    ///
+    /// // A tuned policy: 5 s of clock skew, an audience and an issuer to match.
+    /// let tuned = JwtAuthLayer::<SimpleJwtClaims>::new(
+    ///     Verifier::new(keys)
+    ///         .leeway(5)?
+    ///         .audience(["my-api"])
+    ///         .issuer(["https://auth.example.com"]),
+    /// )
+    /// .realm("my-api")?;
+    /// # let _ = (plain, tuned);
+    /// # Ok::<(), tower_jwt_auth::ConfigError>(())
+    /// ```
     pub fn new(verifier: impl Into<Verifier>) -> Self {
         Self {
             shared: Arc::new(Shared {
@@ -249,7 +276,9 @@ impl<C, R, K> JwtAuthLayer<C, R, K> {
         self
     }
 
-    /// Use another responder for rejections (see [`AuthErrorResponder`]).
+    /// Use another responder for rejections (see [`AuthErrorResponder`]). gRPC requests
+    /// (`content-type: application/grpc…`) still get the built-in gRPC status, never this
+    /// responder's response.
     pub fn with_responder<R2: AuthErrorResponder>(self, responder: R2) -> JwtAuthLayer<C, R2, K> {
         JwtAuthLayer {
             shared: self.shared,
@@ -263,6 +292,10 @@ impl<C, R, K> JwtAuthLayer<C, R, K> {
     /// Run an async check after verification, for example "the user exists and is active". The
     /// check gets the verified token; an `Err` rejects the request with that error. Without a
     /// check the layer never awaits before calling the inner service.
+    ///
+    /// With a check the inner service must be `Clone`: the ready service moves into the response
+    /// future while the check runs, and a clone takes its place. See the
+    /// [`AuthCheck`] docs for an example.
     pub fn check<K2>(self, check: K2) -> JwtAuthLayer<C, R, WithCheck<K2>>
     where
         K2: AuthCheck<C>,

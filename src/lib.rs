@@ -51,7 +51,8 @@
 //! |---|---|---|
 //! | `aws-lc-rs` | yes | AWS-LC for RS/PS/ES/EdDSA verification and signing |
 //! | `rust-crypto` | no | pure-Rust RustCrypto backend instead (if both are on, aws-lc-rs is used) |
-//! | `axum` | no | the [`Claims`] extractor and `IntoResponse` for [`AuthError`] |
+//! | `axum` | no | the `Claims` extractor and `IntoResponse` for [`AuthError`] |
+//! | `token` | yes | the token endpoints (`token`), `password` hashing (argon2id; Django's hashes verified) and the user and revocation stores (`store`) |
 //!
 //! HS256/384/512 always run on RustCrypto's `hmac` + `sha2` (the fastest here), whichever backend.
 //! Building with neither backend is a compile error, never a run-time panic.

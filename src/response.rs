@@ -24,8 +24,25 @@ use crate::error::{AuthError, AuthErrorKind, ConfigError};
 
 /// Builds the response for a rejected request.
 ///
-/// Implemented for closures `Fn(&AuthError) -> Response<Bytes> + Clone`. The layer adds a clone of
-/// the [`AuthError`] to the response's extensions either way.
+/// Implemented for closures `Fn(&AuthError) -> Response<Bytes> + Clone`. The layer adds the
+/// [`AuthError`] to the response's extensions either way. gRPC requests never reach the
+/// responder: they get a gRPC status (`grpc-status: 16`, UNAUTHENTICATED) so gRPC clients can
+/// read it.
+///
+/// ```
+/// use bytes::Bytes;
+/// use http::{Response, StatusCode};
+/// use tower_jwt_auth::{AuthError, JwtAuthLayer, Keys, SimpleJwtClaims};
+///
+/// let layer = JwtAuthLayer::<SimpleJwtClaims>::new(Keys::hs256([7u8; 32])?)
+///     .with_responder(|err: &AuthError| {
+///         let mut res = Response::new(Bytes::from(format!("denied: {}", err.kind().reason())));
+///         *res.status_mut() = StatusCode::UNAUTHORIZED;
+///         res
+///     });
+/// # let _ = layer;
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
 pub trait AuthErrorResponder: Clone {
     /// The response for `error`.
     fn respond(&self, error: &AuthError) -> Response<Bytes>;

@@ -15,7 +15,7 @@
 //! 1. length (at most [`Verifier::max_token_len`], default 8 KiB), before any decoding;
 //! 2. exactly three base64url segments without padding; the header a JSON object;
 //! 3. header parameters that are never honoured (`jwk`, `jku`, `x5u`, `x5c`, `crit`, `zip`, `b64`,
-//!    `cty: JWT`) reject the token; nothing is ever fetched;
+//!    `cty: JWT` or `application/jwt`) reject the token; nothing is ever fetched;
 //! 4. the key is selected by `kid` (or the ring's default) and the token's `alg` must be exactly
 //!    that key's algorithm (so `none`, in any spelling, never verifies);
 //! 5. the signature, over the received bytes, compared in constant time;
@@ -112,6 +112,24 @@ impl fmt::Debug for Clock {
 ///   rejected (RFC 7519 §4.1.3: a recipient that does not identify with the audience MUST reject);
 /// * tokens over 8 KiB rejected before decoding.
 ///
+/// Every setter returns the changed verifier, so a policy reads as one chain; hand it to
+/// [`JwtAuthLayer::new`](crate::JwtAuthLayer::new) (which also takes bare [`Keys`]):
+///
+/// ```
+/// use tower_jwt_auth::{Clock, JwtAuthLayer, Keys, SimpleJwtClaims, TokenType, Verifier};
+///
+/// let verifier = Verifier::new(Keys::hs256(b"a-long-random-secret-of-at-least-32-bytes!")?)
+///     .leeway(5)? // seconds of clock skew, at most MAX_LEEWAY_SECS
+///     .audience(["my-api"]) // `aud` must be (or contain) one of these
+///     .issuer(["https://auth.example.com"]) // `iss` must be one of these
+///     .user_id_claim("sub") // simplejwt's USER_ID_CLAIM
+///     .token_types([TokenType::ACCESS, TokenType::SLIDING])
+///     .clock(Clock::fixed(1_795_655_419)); // tests: a stopped clock
+/// let layer = JwtAuthLayer::<SimpleJwtClaims>::new(verifier.clone());
+/// # let _ = layer;
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
+///
 /// See the [module docs](crate::verify) for the order of checks.
 #[derive(Clone, Debug)]
 pub struct Verifier {
@@ -205,6 +223,16 @@ struct Header<'a> {
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     serde::de::IgnoredAny::deserialize(d).map(|_| true)
+}
+
+/// Whether a `cty` names a nested JWT: `JWT`, or `application/jwt` (RFC 7515 §4.1.10: a `cty`
+/// without `/` means `application/` plus it; media types are case-insensitive).
+fn is_nested_jwt(cty: &str) -> bool {
+    let bare = match cty.split_at_checked(12) {
+        Some((prefix, rest)) if prefix.eq_ignore_ascii_case("application/") => rest,
+        _ => cty,
+    };
+    bare.eq_ignore_ascii_case("JWT")
 }
 
 fn alg_from_str(s: &str) -> Option<Algorithm> {
@@ -427,6 +455,9 @@ impl Verifier {
     }
 
     /// Whether `jti` is required (default `true`, as simplejwt's `JTI_CLAIM = "jti"`).
+    ///
+    /// # ⚠️ Warning
+    /// Without a `jti` a token cannot be revoked or denylisted individually (RFC 9700 §4.14).
     #[must_use]
     pub fn require_jti(self, required: bool) -> Self {
         self.edit(|p| p.require_jti = required)
@@ -438,7 +469,10 @@ impl Verifier {
         self.edit(|p| p.require_user_id = required)
     }
 
-    /// The user id claim's name (simplejwt's `USER_ID_CLAIM`, default `user_id`).
+    /// The user id claim's name (simplejwt's `USER_ID_CLAIM`, default `user_id`). `sub` works
+    /// (it must then be a string, as PyJWT requires); the names of the claims the verifier
+    /// checks (`exp`, `nbf`, `iat`, `aud`, `iss`, `refresh_exp`) are always read as themselves,
+    /// so configuring one of them here, or for the token type or `jti`, just fails every token.
     #[must_use]
     pub fn user_id_claim(self, name: impl Into<Cow<'static, str>>) -> Self {
         let name = name.into();
@@ -460,6 +494,10 @@ impl Verifier {
     }
 
     /// The maximum token length in bytes, checked before any decoding (default 8 KiB).
+    ///
+    /// # ⚠️ Warning
+    /// The cap bounds the work an unauthenticated request can cause (CVE-2025-30204); raise it
+    /// only as far as your largest real token.
     #[must_use]
     pub fn max_token_len(self, bytes: usize) -> Self {
         self.edit(|p| p.max_len = bytes)
@@ -684,10 +722,7 @@ impl Verifier {
             || header.crit
             || header.zip
             || header.b64
-            || header
-                .cty
-                .as_deref()
-                .is_some_and(|c| c.eq_ignore_ascii_case("JWT"))
+            || header.cty.as_deref().is_some_and(is_nested_jwt)
         {
             return Err(AuthErrorKind::ForbiddenHeader);
         }

@@ -180,7 +180,7 @@ fn eddsa_round_trip_with_pem_raw_and_jwk() {
     let pem = Key::ed_pem(fixture("keys/ed25519.public.pem")).expect("pem");
     assert_eq!(pem.algorithm(), Algorithm::EdDSA);
     assert_eq!(check(&Keys::new(pem), &token), Ok(()));
-    let raw = Key::ed_der(fixture("keys/ed25519.public.raw.bin"));
+    let raw = Key::ed_der(fixture("keys/ed25519.public.raw.bin")).expect("raw");
     assert_eq!(check(&Keys::new(raw), &token), Ok(()));
     let jwk = Key::from_jwk_json(&fixture_str("keys/ed25519.public.jwk.json")).expect("jwk");
     assert_eq!(check(&Keys::new(jwk), &token), Ok(()));

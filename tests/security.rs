@@ -829,9 +829,12 @@ fn c3_float_numeric_dates_accepted() {
     assert_eq!(verify(&with_payload(&p)), Ok(()));
     let p = payload(&[
         ("exp", &format!("{}e0", T_EXP)),
-        ("nbf", &format!("{}.9", T_IAT)),
+        ("nbf", &format!("{}.9", T_IAT - 1)),
     ]);
     assert_eq!(verify(&with_payload(&p)), Ok(()));
+    // A fractional nbf is rounded up (RFC 7519 §4.1.5: never accepted early).
+    let p = payload(&[("nbf", &format!("{}.9", T_IAT))]);
+    assert_eq!(verify(&with_payload(&p)), Err(NotYetValid));
     // Fractions are floored: exp = now + 0.5 is `now`, hence expired; now + 1.5 is not.
     let p = payload(&[("exp", &format!("{T_IAT}.5"))]);
     assert_eq!(verify(&with_payload(&p)), Err(Expired));

@@ -157,7 +157,7 @@ fn invalid_parameters_are_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrency_is_bounded_and_every_call_completes() {
+async fn max_concurrent_defaults_to_the_cpu_count_and_queued_calls_complete() {
     let hasher = PasswordHasher::with_params(1024, 1, 1, 1).expect("params");
     assert_eq!(hasher.max_concurrent(), 1);
     assert_eq!(
@@ -201,4 +201,26 @@ async fn a_hash_made_by_real_django_make_password_verifies() {
     assert!(hash.starts_with("pbkdf2_sha256$1000000$"), "{hash}");
     let hasher = PasswordHasher::new();
     assert!(hasher.verify("made-by-django", hash).await.expect("runs"));
+}
+
+/// A caller that gives up (a dropped request) does not leak its permit: with a bound of one,
+/// later calls still run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_calls_release_their_permit() {
+    let hasher = PasswordHasher::with_params(1024, 1, 1, 1).expect("params");
+    let hash = hasher.hash("pw").await.expect("hash");
+    for _ in 0..8 {
+        let (h, hash) = (hasher.clone(), hash.clone());
+        let task = tokio::spawn(async move { h.verify("pw", &hash).await });
+        tokio::task::yield_now().await;
+        task.abort();
+        let _ = task.await;
+    }
+    let done = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        hasher.verify("pw", &hash),
+    )
+    .await
+    .expect("the permit came back");
+    assert!(done.expect("runs"));
 }

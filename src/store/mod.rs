@@ -160,6 +160,9 @@ pub enum Rotation {
 /// Every check-and-set here is atomic: of N concurrent calls of [`revoke_if_absent`] or
 /// [`rotate`] with the same `jti`, exactly one sees it live.
 ///
+/// A store may forget a `jti` once its `exp` has passed by more than the verifier's largest
+/// leeway ([`MAX_LEEWAY_SECS`](crate::verify::MAX_LEEWAY_SECS)): the token is dead by then.
+///
 /// [`revoke_if_absent`]: RevocationStore::revoke_if_absent
 /// [`rotate`]: RevocationStore::rotate
 pub trait RevocationStore: Clone + Send + Sync + 'static {

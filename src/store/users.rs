@@ -248,7 +248,12 @@ impl Users {
             if id.as_str().is_empty() {
                 return Err(StoreError::Invalid("empty pk".into()));
             }
-            let f = entry.fields;
+            let mut f = entry.fields;
+            if f.password.is_empty() {
+                // Django never logs an empty hash in (`check_password` finds no hasher): keep it
+                // as an unusable password.
+                f.password = "!".into();
+            }
             check_username(&f.username)
                 .map_err(|e| StoreError::Invalid(format!("user {id}: {e}")))?;
             if !PasswordHasher::is_supported(&f.password) {

@@ -1,0 +1,459 @@
+//! Command line: `serve` (the default) and `users add|list|import-django`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use tower_jwt_auth::store::{
+    FileRevocationStore, FileUserStore, MemoryRevocationStore, MemoryUserStore, RevocationStore,
+    StoreError, UserStore,
+};
+use tower_jwt_auth::token::{Issuer, TokenEndpoints, TokenSettings};
+use tower_jwt_auth::{Keys, Verifier};
+
+use crate::routes::{AppState, DEFAULT_BODY_LIMIT, DEFAULT_REQUEST_TIMEOUT, app};
+use crate::storage::{self, ScheduleStore, SecretSource};
+
+/// The weekly-schedule server (simplejwt-compatible token endpoints + a protected schedule API).
+#[derive(Debug, Parser)]
+#[command(
+    name = "schedule_server",
+    version,
+    args_conflicts_with_subcommands = true
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    serve: ServeArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (the default when no subcommand is given).
+    Serve(ServeArgs),
+    /// Manage the users of a data directory.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+/// `serve` flags; simplejwt's settings keep simplejwt's defaults.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the bound address is printed).
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    pub(crate) addr: SocketAddr,
+    /// Keep users, schedules, revoked tokens and the signing secret in this directory.
+    /// Without it everything is in memory and a demo user is created.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Access token lifetime in seconds (simplejwt's ACCESS_TOKEN_LIFETIME).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=315_360_000))]
+    pub(crate) access_lifetime: u64,
+    /// Refresh token lifetime in seconds (simplejwt's REFRESH_TOKEN_LIFETIME).
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..=315_360_000))]
+    pub(crate) refresh_lifetime: u64,
+    /// A refresh returns a new refresh token too (ROTATE_REFRESH_TOKENS).
+    #[arg(long)]
+    pub(crate) rotate_refresh_tokens: bool,
+    /// Revoke the old refresh token when rotating (BLACKLIST_AFTER_ROTATION).
+    #[arg(long)]
+    pub(crate) blacklist_after_rotation: bool,
+    /// With rotation and blacklisting, a reused (already rotated) refresh token normally revokes
+    /// every token descended from the same login (RFC 9700 §4.14). This flag keeps simplejwt's
+    /// behaviour instead: only the reused token is refused. Not recommended.
+    #[arg(long)]
+    pub(crate) no_revoke_family_on_reuse: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Add a user; the password is read from stdin (prompted for on a terminal).
+    Add {
+        /// The username.
+        name: String,
+        /// Create the user inactive (it cannot log in).
+        #[arg(long)]
+        inactive: bool,
+        /// The data directory.
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+    },
+    /// List users: id, username, active.
+    List {
+        /// The data directory.
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+    },
+    /// Import users from Django's `manage.py dumpdata auth.user` JSON, keeping their ids,
+    /// active flags and password hashes.
+    ImportDjango {
+        /// The dumpdata file.
+        file: PathBuf,
+        /// The data directory.
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+    },
+}
+
+/// Parses the command line and runs it.
+pub(crate) fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command {
+        None => serve(cli.serve),
+        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Users(cmd)) => users(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Logs to stderr, `RUST_LOG` (default `info`). The HTTP stack's own crates are capped at `info`
+/// whatever `RUST_LOG` says: their debug and trace output describes connections and frames, which
+/// is noise here, and a log that may never carry a token is easier to keep that way if only this
+/// crate and this example describe requests.
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    for capped in [
+        "hyper=info",
+        "hyper_util=info",
+        "h2=info",
+        "axum=info",
+        "tower_http=info",
+    ] {
+        if let Ok(directive) = capped.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, BoxError> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn serve(args: ServeArgs) -> Result<(), BoxError> {
+    runtime()?.block_on(async move {
+        match args.data_dir.clone() {
+            Some(dir) => {
+                // Open (and validate) everything before creating anything: a corrupt file stops
+                // the server instead of being replaced.
+                ensure_dir(&dir)?;
+                let schedules = ScheduleStore::open(&storage::schedules_path(&dir))?;
+                let users = open_users(&dir)?;
+                let revocations = open_revocations(&dir)?;
+                let keys = signing_keys(Some(&dir))?;
+                let count = users.list().await?.len();
+                let mut intro = format!("data directory: {} ({count} users)\n", dir.display());
+                if count == 0 {
+                    intro += &format!(
+                        "add one with: schedule_server users add NAME --data-dir {}\n",
+                        dir.display()
+                    );
+                }
+                let intro = Intro::Text(intro);
+                run(args, keys, users, revocations, schedules, intro).await
+            }
+            None => {
+                let keys = signing_keys(None)?;
+                let (users, demo) = demo_users().await?;
+                let revocations = MemoryRevocationStore::new();
+                let schedules = ScheduleStore::memory();
+                let intro = Intro::Demo(demo);
+                run(args, keys, users, revocations, schedules, intro).await
+            }
+        }
+    })
+}
+
+/// The HS256 keys: `JWT_SECRET`, else `DIR/jwt_secret` (created once), else random (with a
+/// warning). The secret itself is never logged.
+fn signing_keys(data_dir: Option<&Path>) -> Result<Keys, BoxError> {
+    let (secret, source) = storage::signing_secret(std::env::var_os("JWT_SECRET"), data_dir)?;
+    match source {
+        SecretSource::Env => tracing::info!("signing secret: from JWT_SECRET"),
+        SecretSource::File => tracing::info!("signing secret: read from the data directory"),
+        SecretSource::Created => {
+            tracing::info!("signing secret: generated into the data directory (mode 0600)");
+        }
+        SecretSource::Ephemeral => tracing::warn!(
+            "signing secret: generated at random for this run; tokens will not survive a \
+             restart (use --data-dir DIR or JWT_SECRET to keep them valid)"
+        ),
+    }
+    Keys::hs256(&secret.0)
+        .map_err(|e| format!("unusable signing secret (HS256 needs at least 32 bytes): {e}").into())
+}
+
+/// What the banner says after the address.
+enum Intro {
+    /// The demo credentials and curl lines of an in-memory run.
+    Demo(Demo),
+    /// Free text (the data directory).
+    Text(String),
+}
+
+/// The demo account of an in-memory run.
+struct Demo {
+    username: &'static str,
+    password: String,
+}
+
+/// Builds the app over the given stores and serves it until SIGINT/SIGTERM.
+async fn run<U: UserStore, R: RevocationStore>(
+    args: ServeArgs,
+    keys: Keys,
+    users: U,
+    revocations: R,
+    schedules: ScheduleStore,
+    intro: Intro,
+) -> Result<(), BoxError> {
+    let issuer = Issuer::new(keys.clone())?
+        .access_token_lifetime(Duration::from_secs(args.access_lifetime))?
+        .refresh_token_lifetime(Duration::from_secs(args.refresh_lifetime))?;
+    let mut settings = TokenSettings::default();
+    settings.rotate_refresh_tokens = args.rotate_refresh_tokens;
+    settings.blacklist_after_rotation = args.blacklist_after_rotation;
+    settings.revoke_family_on_reuse = !args.no_revoke_family_on_reuse;
+    let tokens = TokenEndpoints::new(issuer, users.clone(), revocations, settings)?;
+    let state = AppState {
+        tokens,
+        verifier: Verifier::new(keys),
+        users,
+        schedules,
+        body_limit: DEFAULT_BODY_LIMIT,
+        request_timeout: DEFAULT_REQUEST_TIMEOUT,
+    };
+
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let addr = listener.local_addr()?;
+    print_banner(addr, &intro);
+    tracing::info!(%addr, "listening");
+
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// What a person starting the server needs: the address and, for the in-memory demo, the
+/// credentials and three curl lines to paste (obtain a token, POST the seed's schedule, GET it).
+/// This is the program's output (stdout), not a log line.
+fn print_banner(addr: SocketAddr, intro: &Intro) {
+    let base = format!("http://{addr}");
+    let mut out = format!("schedule_server listening on {base}\n");
+    match intro {
+        Intro::Demo(d) => {
+            out += &format!(
+                "demo user (in memory, gone when the server stops): username {:?}, password {:?}\n",
+                d.username, d.password
+            );
+            out += "try it (bash/zsh):\n";
+            for line in curl_lines(&base, d) {
+                out += &format!("  {line}\n");
+            }
+        }
+        Intro::Text(text) => out += text,
+    }
+    print!("{out}");
+    let _ = std::io::stdout().flush();
+}
+
+/// The seed's example schedule.
+pub(crate) const SEED_SCHEDULE: &str =
+    r#"{"schedule":{"monday":[{"start":"00:00","stop":"01:00","ids":[1]}]}}"#;
+
+/// The three copy-pasteable curl lines of the demo banner.
+fn curl_lines(base: &str, demo: &Demo) -> [String; 3] {
+    let q = |s: &str| serde_json::Value::from(s).to_string();
+    let login = format!(
+        r#"{{"username":{},"password":{}}}"#,
+        q(demo.username),
+        q(&demo.password)
+    );
+    [
+        format!(
+            "ACCESS=$(curl -s -X POST {base}/api/token/ -H 'Content-Type: application/json' \
+             -d '{login}' | sed -E 's/.*\"access\":\"([^\"]+)\".*/\\1/')"
+        ),
+        format!(
+            "curl -s -X POST {base}/api/weekly_schedule/ -H \"Authorization: Bearer $ACCESS\" \
+             -H 'Content-Type: application/json' -d '{SEED_SCHEDULE}'"
+        ),
+        format!("curl -s {base}/api/weekly_schedule/ -H \"Authorization: Bearer $ACCESS\""),
+    ]
+}
+
+/// The new user's password: prompted for twice (not echoed) on a terminal, else the first line
+/// of stdin.
+fn read_password() -> Result<String, BoxError> {
+    use std::io::IsTerminal;
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("password: ")?;
+        let again = rpassword::prompt_password("password (again): ")?;
+        if first != again {
+            return Err("the passwords do not match".into());
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        let end = line.trim_end_matches(['\n', '\r']).len();
+        line.truncate(end);
+        line
+    };
+    if password.is_empty() {
+        return Err("empty password".into());
+    }
+    if password.trim() != password {
+        // The login endpoint trims the password, as DRF's CharField does.
+        return Err("a password with leading or trailing whitespace could never log in".into());
+    }
+    Ok(password)
+}
+
+/// `len` random letters and digits (shell-safe inside single quotes).
+fn random_password(len: usize) -> Result<String, BoxError> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        let mut buf = [0u8; 64];
+        getrandom::getrandom(&mut buf).map_err(|e| format!("no randomness: {e}"))?;
+        // Rejection sampling keeps every character equally likely.
+        let limit = 256 - 256 % ALPHABET.len();
+        for b in buf.iter().map(|&b| usize::from(b)).filter(|&b| b < limit) {
+            if out.len() < len {
+                out.push(char::from(ALPHABET[b % ALPHABET.len()]));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `users add|list|import-django`: straight onto the crate's `FileUserStore`.
+fn users(cmd: UsersCommand) -> Result<(), BoxError> {
+    runtime()?.block_on(async move {
+        match cmd {
+            UsersCommand::Add {
+                name,
+                inactive,
+                data_dir,
+            } => {
+                let store = open_users(&data_dir)?;
+                let password = read_password()?;
+                let user = store.add_user(&name, &password, !inactive).await?;
+                let note = if user.is_active { "" } else { " (inactive)" };
+                println!("added user {:?} with id {}{note}", user.username, user.id);
+            }
+            UsersCommand::List { data_dir } => {
+                if !data_dir.is_dir() {
+                    return Err(format!("no data directory at {}", data_dir.display()).into());
+                }
+                let store = open_users(&data_dir)?;
+                let mut out = String::from("id\tusername\tactive\n");
+                for u in store.list().await? {
+                    let active = if u.is_active { "yes" } else { "no" };
+                    out += &format!("{}\t{}\t{active}\n", u.id, u.username);
+                }
+                print!("{out}");
+            }
+            UsersCommand::ImportDjango { file, data_dir } => {
+                let json = std::fs::read_to_string(&file)
+                    .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+                let store = open_users(&data_dir)?;
+                let imported = store.import_django(&json).await?;
+                println!("imported {} users from Django", imported.len());
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Creates the data directory (mode 0700) if needed.
+fn ensure_dir(dir: &Path) -> Result<(), BoxError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(())
+}
+
+fn open_users(dir: &Path) -> Result<FileUserStore, BoxError> {
+    ensure_dir(dir)?;
+    let path = storage::users_path(dir);
+    FileUserStore::open(&path).map_err(|e| format!("{}: {e}", path.display()).into())
+}
+
+fn open_revocations(dir: &Path) -> Result<FileRevocationStore, BoxError> {
+    ensure_dir(dir)?;
+    let path = storage::revocations_path(dir);
+    FileRevocationStore::open(&path).map_err(|e| match e {
+        StoreError::Conflict(_) => format!(
+            "{} is in use: another schedule_server is serving this data directory",
+            path.display()
+        )
+        .into(),
+        e => format!("{}: {e}", path.display()).into(),
+    })
+}
+
+/// The in-memory user store of the default run, with one demo user.
+async fn demo_users() -> Result<(MemoryUserStore, Demo), BoxError> {
+    let users = MemoryUserStore::new();
+    let demo = Demo {
+        username: "demo",
+        password: random_password(20)?,
+    };
+    users.add_user(demo.username, &demo.password, true).await?;
+    Ok((users, demo))
+}
+
+/// Waits for SIGINT (Ctrl-C) or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

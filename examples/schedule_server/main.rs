@@ -1,0 +1,26 @@
+//! Run with
+//!
+//! ```not_rust
+//! cargo run --example schedule_server
+//! ```
+//!
+//! The weekly-schedule server: the seed's Django `schedule_app` + simplejwt, rebuilt on
+//! `tower-jwt-auth`. With no flags it serves 127.0.0.1:8000 from memory with a demo user and
+//! prints three curl lines to try; see the README's "The example server" section for the rest:
+//!
+//! ```not_rust
+//! cargo run --example schedule_server -- users add alice --data-dir ./data
+//! cargo run --example schedule_server -- serve --data-dir ./data
+//! ```
+//!
+//! Files: `domain.rs` (schedule types and validation), `routes.rs` (`app(state) -> Router`),
+//! `storage.rs` (files, the signing secret), `cli.rs` (flags, subcommands, startup).
+
+mod cli;
+mod domain;
+mod routes;
+mod storage;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}
