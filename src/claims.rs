@@ -284,67 +284,124 @@ impl<'de> Visitor<'de> for RegisteredSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut r = Registered::default();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            let key: &str = &key;
-            match key {
-                // The claims the verifier enforces are always read as themselves: a configured
-                // name that collides with one (`user_id_claim("nbf")`) must not switch its check
-                // off. Such a configuration then fails closed (the configured claim is missing).
-                "exp" => set_once(&mut r.exp, map.next_value::<NumericDate>()?.0, key)?,
-                // Rounded up: RFC 7519 §4.1.5 says MUST NOT accept before `nbf`, even by 0.5 s.
-                "nbf" => set_once(&mut r.nbf, map.next_value::<NotBefore>()?.0, key)?,
-                "iat" => set_once(&mut r.iat, map.next_value::<NumericDate>()?.0, key)?,
-                "refresh_exp" => {
-                    set_once(&mut r.refresh_exp, map.next_value::<NumericDate>()?.0, key)?
-                }
-                "iss" => set_once(&mut r.iss, map.next_value::<BorrowedStr<'de>>()?.0, key)?,
-                "aud" => {
-                    if !matches!(r.aud, Audience::Absent) {
-                        return Err(dup(key));
-                    }
-                    r.aud = map.next_value::<AudValue<'de>>()?.0;
-                }
-                k if k == self.names.jti => {
-                    set_once(&mut r.jti, map.next_value::<BorrowedStr<'de>>()?.0, key)?
-                }
-                k if k == self.names.token_type => set_once(
-                    &mut r.token_type,
-                    map.next_value::<BorrowedStr<'de>>()?.0,
-                    key,
-                )?,
-                // The configured names come before `sub`, so `user_id_claim("sub")` works.
-                k if k == self.names.user_id => {
-                    if r.user_id_ok.is_some() {
-                        return Err(dup(key));
-                    }
-                    let value = if k == "sub" {
-                        // PyJWT >= 2.10 rejects a non-string `sub`, whatever it is used for.
-                        UserIdValue::Str(map.next_value::<BorrowedStr<'de>>()?.0)
-                    } else {
-                        map.next_value::<UserIdValue<'de>>()?
-                    };
-                    match value {
-                        UserIdValue::Str(s) if !s.is_empty() => {
-                            r.user_id = Some(s);
-                            r.user_id_ok = Some(true);
-                        }
-                        UserIdValue::Int(i) => {
-                            r.user_id_int = Some(i);
-                            r.user_id_ok = Some(true);
-                        }
-                        _ => r.user_id_ok = Some(false),
-                    }
-                }
-                "sub" => {
-                    // PyJWT >= 2.10 rejects a non-string `sub`.
-                    map.next_value::<BorrowedStr<'de>>()?;
-                }
-                _ => {
+        while let Some(key) = map.next_key::<BorrowedStr<'de>>()? {
+            match Which::of(&key.0, self.names) {
+                Some(which) => map.next_value_seed(Apply { r: &mut r, which })?,
+                None => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
         Ok(r)
+    }
+}
+
+/// Which registered claim a payload key is (fixed names first, then the configured ones).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Which {
+    Exp,
+    Nbf,
+    Iat,
+    RefreshExp,
+    Iss,
+    Sub,
+    Aud,
+    Jti,
+    TokenType,
+    UserId,
+    /// The user id claim configured as `sub`: a string, as PyJWT >= 2.10 requires of `sub`.
+    UserIdSub,
+}
+
+impl Which {
+    #[inline]
+    pub(crate) fn of(key: &str, names: &ClaimNames) -> Option<Self> {
+        Some(match key {
+            // The claims the verifier enforces are always read as themselves: a configured
+            // name that collides with one (`user_id_claim("nbf")`) must not switch its check
+            // off. Such a configuration then fails closed (the configured claim is missing).
+            "exp" => Self::Exp,
+            "nbf" => Self::Nbf,
+            "iat" => Self::Iat,
+            "refresh_exp" => Self::RefreshExp,
+            "iss" => Self::Iss,
+            "aud" => Self::Aud,
+            k if k == names.jti => Self::Jti,
+            k if k == names.token_type => Self::TokenType,
+            // The configured names come before `sub`, so `user_id_claim("sub")` works.
+            "sub" if names.user_id == "sub" => Self::UserIdSub,
+            k if k == names.user_id => Self::UserId,
+            "sub" => Self::Sub,
+            _ => return None,
+        })
+    }
+}
+
+/// Reads one registered claim's value into `r`: the only place these rules live, shared by the
+/// registered-claims pass and the fused pass.
+pub(crate) struct Apply<'r, 'de> {
+    pub(crate) r: &'r mut Registered<'de>,
+    pub(crate) which: Which,
+}
+
+impl<'de> DeserializeSeed<'de> for Apply<'_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let r = self.r;
+        match self.which {
+            Which::Exp => set_once(&mut r.exp, NumericDate::deserialize(d)?.0, "exp"),
+            // Rounded up: RFC 7519 §4.1.5 says MUST NOT accept before `nbf`, even by 0.5 s.
+            Which::Nbf => set_once(&mut r.nbf, NotBefore::deserialize(d)?.0, "nbf"),
+            Which::Iat => set_once(&mut r.iat, NumericDate::deserialize(d)?.0, "iat"),
+            Which::RefreshExp => set_once(
+                &mut r.refresh_exp,
+                NumericDate::deserialize(d)?.0,
+                "refresh_exp",
+            ),
+            Which::Iss => set_once(&mut r.iss, BorrowedStr::deserialize(d)?.0, "iss"),
+            Which::Sub => {
+                // PyJWT >= 2.10 rejects a non-string `sub`.
+                BorrowedStr::deserialize(d)?;
+                Ok(())
+            }
+            Which::Aud => {
+                if !matches!(r.aud, Audience::Absent) {
+                    return Err(dup("aud"));
+                }
+                r.aud = AudValue::deserialize(d)?.0;
+                Ok(())
+            }
+            Which::Jti => set_once(&mut r.jti, BorrowedStr::deserialize(d)?.0, "jti"),
+            Which::TokenType => set_once(
+                &mut r.token_type,
+                BorrowedStr::deserialize(d)?.0,
+                "token_type",
+            ),
+            Which::UserId | Which::UserIdSub => {
+                if r.user_id_ok.is_some() {
+                    return Err(dup("user_id"));
+                }
+                let value = if self.which == Which::UserIdSub {
+                    // PyJWT >= 2.10 rejects a non-string `sub`, whatever it is used for.
+                    UserIdValue::Str(BorrowedStr::deserialize(d)?.0)
+                } else {
+                    UserIdValue::deserialize(d)?
+                };
+                match value {
+                    UserIdValue::Str(s) if !s.is_empty() => {
+                        r.user_id = Some(s);
+                        r.user_id_ok = Some(true);
+                    }
+                    UserIdValue::Int(i) => {
+                        r.user_id_int = Some(i);
+                        r.user_id_ok = Some(true);
+                    }
+                    _ => r.user_id_ok = Some(false),
+                }
+                Ok(())
+            }
+        }
     }
 }
 
@@ -436,7 +493,7 @@ fn opt_numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::E
 }
 
 /// A string that borrows from the input when it has no escapes.
-struct BorrowedStr<'a>(Cow<'a, str>);
+pub(crate) struct BorrowedStr<'a>(pub(crate) Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for BorrowedStr<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -112,7 +112,56 @@ pub(crate) enum Material {
     Asymmetric {
         decoding: DecodingKey,
         encoding: Option<EncodingKey>,
+        /// The public key parsed once for AWS-LC, when its bytes parse for the algorithm; `None`
+        /// falls back to jsonwebtoken's provider (which parses on every verification).
+        #[cfg(feature = "aws-lc-rs")]
+        parsed: Option<aws_lc_rs::signature::ParsedPublicKey>,
     },
+}
+
+/// AWS-LC's verification algorithm for `alg`, the same jsonwebtoken's aws_lc provider uses.
+#[cfg(feature = "aws-lc-rs")]
+fn aws_lc_algorithm(
+    alg: Algorithm,
+) -> Option<&'static dyn aws_lc_rs::signature::VerificationAlgorithm> {
+    use aws_lc_rs::signature as s;
+    Some(match alg {
+        Algorithm::RS256 => &s::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &s::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &s::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &s::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &s::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &s::RSA_PSS_2048_8192_SHA512,
+        Algorithm::ES256 => &s::ECDSA_P256_SHA256_FIXED,
+        Algorithm::ES384 => &s::ECDSA_P384_SHA384_FIXED,
+        Algorithm::EdDSA => &s::ED25519,
+        _ => return None,
+    })
+}
+
+/// Parses the public key once, as jsonwebtoken's aws_lc provider would on every verification
+/// (`UnparsedPublicKey::new(alg, der).verify(..)`), when it holds DER/raw bytes.
+#[cfg(feature = "aws-lc-rs")]
+fn parse_for_aws_lc(
+    alg: Algorithm,
+    decoding: &DecodingKey,
+) -> Option<aws_lc_rs::signature::ParsedPublicKey> {
+    let jsonwebtoken::DecodingKeyKind::SecretOrDer(bytes) = decoding.kind() else {
+        return None;
+    };
+    let expected = match family(alg) {
+        Family::Rsa => jsonwebtoken::AlgorithmFamily::Rsa,
+        Family::Ec => jsonwebtoken::AlgorithmFamily::Ec,
+        Family::Ed => jsonwebtoken::AlgorithmFamily::Ed,
+        Family::Hmac | Family::Other => return None,
+    };
+    // jsonwebtoken's verifiers refuse a key of another family; so does the fallback path.
+    if decoding.family() != expected {
+        return None;
+    }
+    aws_lc_rs::signature::UnparsedPublicKey::new(aws_lc_algorithm(alg)?, bytes.as_slice())
+        .parse()
+        .ok()
 }
 
 /// One key, pinned to one algorithm, with an optional `kid`.
@@ -293,6 +342,8 @@ impl Key {
             kid: None,
             alg,
             material: Material::Asymmetric {
+                #[cfg(feature = "aws-lc-rs")]
+                parsed: parse_for_aws_lc(alg, &decoding),
                 decoding,
                 encoding: None,
             },
@@ -387,7 +438,10 @@ impl Key {
         let probe = (provider().signer_factory)(&self.alg, &enc)
             .and_then(|s| s.try_sign(b"probe").map_err(Into::into))
             .map_err(|_| invalid("private key does not fit the algorithm"))?;
-        if let Material::Asymmetric { decoding, encoding } = &mut self.material {
+        if let Material::Asymmetric {
+            decoding, encoding, ..
+        } = &mut self.material
+        {
             let ok = (provider().verifier_factory)(&self.alg, decoding)
                 .map(|v| v.verify(b"probe", &probe).is_ok())
                 .unwrap_or(false);
@@ -421,6 +475,10 @@ impl Key {
     pub(crate) fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
         match &self.material {
             Material::Hmac(m) => m.verify(msg, sig),
+            #[cfg(feature = "aws-lc-rs")]
+            Material::Asymmetric {
+                parsed: Some(key), ..
+            } => key.verify_sig(msg, sig).is_ok(),
             Material::Asymmetric { decoding, .. } => {
                 match (provider().verifier_factory)(&self.alg, decoding) {
                     Ok(v) => v.verify(msg, &sig.to_vec()).is_ok(),
@@ -647,6 +705,50 @@ struct Ring {
     default: usize,
     /// Index of the key that signs new tokens.
     signing: usize,
+    /// The base64url headers that select the default key with its own algorithm and nothing
+    /// else, as PyJWT and jsonwebtoken write them: a token whose header segment is one of these
+    /// bytes exactly skips the header decode and parse (same outcome, fewer cycles).
+    fast_headers: Box<[Box<[u8]>]>,
+}
+
+impl Ring {
+    fn new(
+        keys: Vec<Key>,
+        by_kid: HashMap<Arc<str>, usize>,
+        default: usize,
+        signing: usize,
+    ) -> Self {
+        let fast_headers = keys
+            .get(default)
+            .map(fast_headers)
+            .unwrap_or_default()
+            .into_boxed_slice();
+        Self {
+            keys,
+            by_kid,
+            default,
+            signing,
+            fast_headers,
+        }
+    }
+}
+
+/// The usual encodings of a header naming `key` (by its `kid`, or no `kid` at all) and its alg.
+fn fast_headers(key: &Key) -> Vec<Box<[u8]>> {
+    let alg = format!("{:?}", key.alg);
+    let mut json = vec![
+        format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#),
+        format!(r#"{{"typ":"JWT","alg":"{alg}"}}"#),
+    ];
+    if let Some(kid) = &key.kid
+        && let Ok(kid) = serde_json::to_string(&**kid)
+    {
+        json.push(format!(r#"{{"alg":"{alg}","kid":{kid},"typ":"JWT"}}"#));
+        json.push(format!(r#"{{"typ":"JWT","alg":"{alg}","kid":{kid}}}"#));
+    }
+    json.into_iter()
+        .map(|j| URL_SAFE_NO_PAD.encode(j).into_bytes().into_boxed_slice())
+        .collect()
 }
 
 impl Keys {
@@ -665,12 +767,7 @@ impl Keys {
             by_kid.insert(Arc::clone(kid), 0);
         }
         Self {
-            inner: Arc::new(Ring {
-                keys: vec![key],
-                by_kid,
-                default: 0,
-                signing: 0,
-            }),
+            inner: Arc::new(Ring::new(vec![key], by_kid, 0, 0)),
         }
     }
 
@@ -693,12 +790,7 @@ impl Keys {
             }
         }
         Ok(Self {
-            inner: Arc::new(Ring {
-                keys,
-                by_kid,
-                default: 0,
-                signing: 0,
-            }),
+            inner: Arc::new(Ring::new(keys, by_kid, 0, 0)),
         })
     }
 
@@ -756,12 +848,7 @@ impl Keys {
             .by_kid
             .get(kid)
             .ok_or_else(|| invalid(format!("no key with kid {kid:?}")))?;
-        let ring = Ring {
-            keys: self.inner.keys.clone(),
-            by_kid: self.inner.by_kid.clone(),
-            default: idx,
-            signing: idx,
-        };
+        let ring = Ring::new(self.inner.keys.clone(), self.inner.by_kid.clone(), idx, idx);
         Ok(Self {
             inner: Arc::new(ring),
         })
@@ -775,6 +862,23 @@ impl Keys {
     /// The key that signs new tokens.
     pub fn signing_key(&self) -> &Key {
         &self.inner.keys[self.inner.signing]
+    }
+
+    /// The default key, if `header_b64` is one of its usual headers byte for byte (see
+    /// [`Ring::fast_headers`]); `None` means "decode and parse the header".
+    #[inline]
+    pub(crate) fn fast_header(&self, header_b64: &[u8]) -> Option<&Key> {
+        if self.inner.fast_headers.iter().any(|h| **h == *header_b64) {
+            self.inner.keys.get(self.inner.default)
+        } else {
+            None
+        }
+    }
+
+    /// The fast headers, for tests.
+    #[cfg(test)]
+    pub(crate) fn fast_header_list(&self) -> impl Iterator<Item = &[u8]> {
+        self.inner.fast_headers.iter().map(|h| &**h)
     }
 
     /// Selects the key for a token: by `kid` if it has one, else the default key.
@@ -869,6 +973,86 @@ mod tests {
         assert_eq!(
             Keys::from_keys([k(), k()]).err(),
             Some(ConfigError::DuplicateKid("a".into()))
+        );
+    }
+
+    /// With AWS-LC the public key is parsed once, and verifies exactly as jsonwebtoken's
+    /// provider (which parses on every call) does.
+    #[cfg(feature = "aws-lc-rs")]
+    #[test]
+    fn parsed_aws_lc_keys_agree_with_the_provider() {
+        let cases = [
+            (
+                Key::rsa_pem(
+                    Algorithm::RS256,
+                    include_bytes!("../benches/fixtures/rsa_public.pem"),
+                ),
+                &include_bytes!("../benches/fixtures/rsa_private.pem")[..],
+            ),
+            (
+                Key::rsa_pem(
+                    Algorithm::PS256,
+                    include_bytes!("../benches/fixtures/rsa_public.pem"),
+                ),
+                &include_bytes!("../benches/fixtures/rsa_private.pem")[..],
+            ),
+            (
+                Key::ec_pem(
+                    Algorithm::ES256,
+                    include_bytes!("../benches/fixtures/ec256_public.pem"),
+                ),
+                &include_bytes!("../benches/fixtures/ec256_private.pem")[..],
+            ),
+            (
+                Key::ec_pem(
+                    Algorithm::ES384,
+                    include_bytes!("../benches/fixtures/ec384_public.pem"),
+                ),
+                &include_bytes!("../benches/fixtures/ec384_private.pem")[..],
+            ),
+            (
+                Key::ed_pem(include_bytes!("../benches/fixtures/ed25519_public.pem")),
+                &include_bytes!("../benches/fixtures/ed25519_private.pem")[..],
+            ),
+        ];
+        for (key, private) in cases {
+            let key = key
+                .expect("public key")
+                .with_private_pem(private)
+                .expect("pair");
+            let Material::Asymmetric {
+                decoding, parsed, ..
+            } = &key.material
+            else {
+                panic!("asymmetric")
+            };
+            assert!(parsed.is_some(), "{:?} parsed once", key.alg);
+            let provider = |msg: &[u8], sig: &[u8]| {
+                (provider().verifier_factory)(&key.alg, decoding)
+                    .map(|v| v.verify(msg, &sig.to_vec()).is_ok())
+                    .unwrap_or(false)
+            };
+            let sig = key.sign(b"message").expect("signs");
+            let mut bad = sig.clone();
+            bad[0] ^= 1;
+            for (msg, sig) in [
+                (&b"message"[..], &sig[..]),
+                (b"massage", &sig),
+                (b"message", &bad),
+                (b"message", &sig[..sig.len() - 1]),
+                (b"message", &[]),
+            ] {
+                assert_eq!(key.verify(msg, sig), provider(msg, sig), "{:?}", key.alg);
+            }
+            assert!(key.verify(b"message", &sig));
+        }
+        // A P-384 key pinned to ES256 is refused when built, before any parse of ours.
+        assert!(
+            Key::ec_pem(
+                Algorithm::ES256,
+                include_bytes!("../benches/fixtures/ec384_public.pem"),
+            )
+            .is_err()
         );
     }
 }

@@ -14,6 +14,7 @@ use tower_service::Service;
 
 use crate::bearer::Extractor;
 use crate::body::ResponseBody;
+use crate::cache::{SharedCache, TokenCache};
 use crate::check::{AuthCheck, NoCheck, WithCheck};
 use crate::error::{AuthError, AuthErrorKind, ConfigError};
 use crate::future::{CheckedResponseFuture, ResponseFuture};
@@ -37,12 +38,16 @@ pub(crate) struct Shared {
 impl Shared {
     /// Extract and verify: `Ok(Some(c))` authenticated, `Ok(None)` anonymous (optional mode).
     #[inline]
-    pub(crate) fn authenticate<C: DeserializeOwned>(
+    pub(crate) fn authenticate<C: DeserializeOwned + Clone>(
         &self,
         headers: &http::HeaderMap,
+        cache: Option<&TokenCache<C>>,
     ) -> Result<Option<C>, AuthError> {
         match self.extractor.extract(headers) {
-            Ok(Some(token)) => self.verifier.verify_claims(token).map(Some),
+            Ok(Some(token)) => match cache {
+                Some(cache) => cache.verify_claims(token).map(Some),
+                None => self.verifier.verify_claims(token).map(Some),
+            },
             Ok(None) if self.optional => Ok(None),
             Ok(None) => Err(AuthError::new(AuthErrorKind::Missing)),
             Err(e) => Err(e),
@@ -109,6 +114,7 @@ impl Shared {
 #[must_use]
 pub struct JwtAuthLayer<C, R = DefaultResponder, K = NoCheck> {
     shared: Arc<Shared>,
+    cache: SharedCache<C>,
     responder: R,
     check: K,
     _claims: PhantomData<fn() -> C>,
@@ -118,6 +124,7 @@ impl<C, R: Clone, K: Clone> Clone for JwtAuthLayer<C, R, K> {
     fn clone(&self) -> Self {
         Self {
             shared: Arc::clone(&self.shared),
+            cache: self.cache.clone(),
             responder: self.responder.clone(),
             check: self.check.clone(),
             _claims: PhantomData,
@@ -132,6 +139,7 @@ impl<C, R: fmt::Debug, K: fmt::Debug> fmt::Debug for JwtAuthLayer<C, R, K> {
             .field("verifier", &self.shared.verifier)
             .field("extractor", &self.shared.extractor)
             .field("optional", &self.shared.optional)
+            .field("cache", &self.cache)
             .field("responder", &self.responder)
             .field("check", &self.check)
             .finish()
@@ -169,6 +177,7 @@ impl<C> JwtAuthLayer<C> {
                 optional: false,
                 realm: "api".into(),
             }),
+            cache: None,
             responder: DefaultResponder::default(),
             check: NoCheck,
             _claims: PhantomData,
@@ -250,12 +259,30 @@ impl<C, R, K> JwtAuthLayer<C, R, K> {
         self
     }
 
+    /// Cache up to `capacity` verified tokens (see [`TokenCache`] for what is re-checked on a
+    /// hit: the whole token, `exp`/`nbf`/`iat` with the clock and leeway, and the verifier's
+    /// [`RevocationCheck`](crate::RevocationCheck)). Failures are never cached.
+    ///
+    /// Worth it when clients present the same token many times (an access token is typically
+    /// used for minutes): a hit costs a hash, a lock, a compare and a clone of `C` instead of a
+    /// full verification. The costs: memory for up to `capacity` tokens and their claims, and a
+    /// key removed from the ring keeps accepting the tokens it signed until they leave the cache
+    /// or expire (build a new layer when you retire a key).
+    pub fn cache(mut self, capacity: usize) -> Self {
+        self.cache = Some(Arc::new(TokenCache::new(
+            self.shared.verifier.clone(),
+            capacity,
+        )));
+        self
+    }
+
     /// Use another responder for rejections (see [`AuthErrorResponder`]). gRPC requests
     /// (`content-type: application/grpc…`) still get the built-in gRPC status, never this
     /// responder's response.
     pub fn with_responder<R2: AuthErrorResponder>(self, responder: R2) -> JwtAuthLayer<C, R2, K> {
         JwtAuthLayer {
             shared: self.shared,
+            cache: self.cache,
             responder,
             check: self.check,
             _claims: PhantomData,
@@ -275,6 +302,7 @@ impl<C, R, K> JwtAuthLayer<C, R, K> {
     {
         JwtAuthLayer {
             shared: self.shared,
+            cache: self.cache,
             responder: self.responder,
             check: WithCheck(check),
             _claims: PhantomData,
@@ -289,6 +317,7 @@ impl<S, C, R: Clone, K: Clone> Layer<S> for JwtAuthLayer<C, R, K> {
         JwtAuth {
             inner,
             shared: Arc::clone(&self.shared),
+            cache: self.cache.clone(),
             responder: self.responder.clone(),
             check: self.check.clone(),
             _claims: PhantomData,
@@ -300,6 +329,7 @@ impl<S, C, R: Clone, K: Clone> Layer<S> for JwtAuthLayer<C, R, K> {
 pub struct JwtAuth<S, C, R = DefaultResponder, K = NoCheck> {
     inner: S,
     shared: Arc<Shared>,
+    cache: SharedCache<C>,
     responder: R,
     check: K,
     _claims: PhantomData<fn() -> C>,
@@ -310,6 +340,7 @@ impl<S: Clone, C, R: Clone, K: Clone> Clone for JwtAuth<S, C, R, K> {
         Self {
             inner: self.inner.clone(),
             shared: Arc::clone(&self.shared),
+            cache: self.cache.clone(),
             responder: self.responder.clone(),
             check: self.check.clone(),
             _claims: PhantomData,
@@ -362,7 +393,10 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        match self.shared.authenticate::<C>(req.headers()) {
+        match self
+            .shared
+            .authenticate::<C>(req.headers(), self.cache.as_deref())
+        {
             Ok(Some(claims)) => {
                 req.extensions_mut().insert(claims);
                 ResponseFuture::future(self.inner.call(req))
@@ -398,7 +432,10 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let grpc = is_grpc(req.headers());
         let verified = match self.shared.extractor.extract(req.headers()) {
-            Ok(Some(token)) => self.shared.verifier.verify_bytes::<C>(token),
+            Ok(Some(token)) => match &self.cache {
+                Some(cache) => cache.verify(token),
+                None => self.shared.verifier.verify_bytes::<C>(token),
+            },
             Ok(None) if self.shared.optional => {
                 req.extensions_mut().insert(Anonymous);
                 return CheckedResponseFuture::call(self.inner.call(req));

@@ -80,9 +80,11 @@
 
 mod bearer;
 mod body;
+pub mod cache;
 mod check;
 mod claims;
 mod error;
+mod fused;
 pub mod future;
 mod keys;
 mod layer;
@@ -106,7 +108,10 @@ mod axum;
 
 #[cfg(feature = "axum")]
 pub use crate::axum::{Claims, MissingClaims};
+#[doc(hidden)]
+pub use crate::bearer::bearer_token;
 pub use crate::body::ResponseBody;
+pub use crate::cache::{RevocationCheck, TokenCache};
 pub use crate::check::{AuthCheck, NoCheck, WithCheck};
 pub use crate::claims::{SimpleJwtClaims, TokenType, UserId};
 pub use crate::error::{AuthError, AuthErrorKind, ConfigError};

@@ -30,16 +30,16 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::cache::RevocationCheck;
 use crate::claims::{
     Audience, ClaimNames, Registered, TokenType, UserId, is_json_object, parse_registered,
 };
 use crate::error::{AuthError, AuthErrorKind, ConfigError};
-use crate::keys::{Algorithm, Keys};
+use crate::fused::{self, Fused};
+use crate::keys::{Algorithm, Key, Keys};
 
 /// The largest leeway [`Verifier::leeway`] accepts, in seconds.
 pub const MAX_LEEWAY_SECS: u64 = 300;
@@ -149,6 +149,17 @@ struct Policy {
     require_user_id: bool,
     max_len: usize,
     clock: Clock,
+    revocation: Option<Revocation>,
+}
+
+/// The configured [`RevocationCheck`], shared.
+#[derive(Clone)]
+struct Revocation(Arc<dyn RevocationCheck>);
+
+impl fmt::Debug for Revocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RevocationCheck(..)")
+    }
 }
 
 /// A verified token: your claims plus the registered claims the services need.
@@ -263,15 +274,95 @@ impl<const N: usize> Scratch<N> {
     fn decode(&mut self, b64: &[u8]) -> Result<&[u8], ()> {
         let max = b64.len().div_ceil(4) * 3;
         if max <= N {
-            let n = URL_SAFE_NO_PAD
-                .decode_slice(b64, &mut self.stack)
-                .map_err(|_| ())?;
+            let n = b64url_decode(b64, &mut self.stack)?;
             Ok(&self.stack[..n])
         } else {
-            self.heap = URL_SAFE_NO_PAD.decode(b64).map_err(|_| ())?;
+            self.heap = vec![0; max];
+            let n = b64url_decode(b64, &mut self.heap)?;
+            self.heap.truncate(n);
             Ok(&self.heap)
         }
     }
+}
+
+const B64URL_ALPHABET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Sextet of each byte of the base64url alphabet; 0xFF for every other byte.
+static B64URL: [u8; 256] = {
+    let mut t = [0xFF_u8; 256];
+    let mut i = 0;
+    while i < 64 {
+        t[B64URL_ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Strict base64url without padding (RFC 7515 §2), as `base64`'s `URL_SAFE_NO_PAD` decodes:
+/// the URL-safe alphabet only (no `=`), a length that is not 1 mod 4, and zero trailing bits.
+/// Written for short inputs (a JWT's segments): a table lookup per character, no setup.
+/// Returns the number of bytes written to `out`, which must hold `len / 4 * 3 + 2` bytes.
+#[inline]
+pub(crate) fn b64url_decode(input: &[u8], out: &mut [u8]) -> Result<usize, ()> {
+    let rem = input.len() % 4;
+    let full = input.len() - rem;
+    let tail_len = match rem {
+        0 => 0,
+        2 => 1,
+        3 => 2,
+        _ => return Err(()),
+    };
+    let n = full / 4 * 3 + tail_len;
+    if out.len() < n {
+        return Err(());
+    }
+    let sextet = |b: u8| u32::from(B64URL[usize::from(b)]);
+    // Invalid characters map to 0xFF: OR everything together and check once at the end.
+    let mut bad = 0;
+    for (quad, triple) in input[..full].chunks_exact(4).zip(out.chunks_exact_mut(3)) {
+        let (a, b, c, d) = (
+            sextet(quad[0]),
+            sextet(quad[1]),
+            sextet(quad[2]),
+            sextet(quad[3]),
+        );
+        bad |= a | b | c | d;
+        let v = (a << 18) | (b << 12) | (c << 6) | d;
+        #[allow(clippy::cast_possible_truncation)]
+        {
+            triple[0] = (v >> 16) as u8;
+            triple[1] = (v >> 8) as u8;
+            triple[2] = v as u8;
+        }
+    }
+    if bad > 63 {
+        return Err(());
+    }
+    let o = full / 4 * 3;
+    match input[full..] {
+        [] => {}
+        [a, b] => {
+            let (a, b) = (sextet(a), sextet(b));
+            if (a | b) > 63 || b & 0x0F != 0 {
+                return Err(());
+            }
+            #[allow(clippy::cast_possible_truncation)]
+            {
+                out[o] = ((a << 2) | (b >> 4)) as u8;
+            }
+        }
+        [a, b, c] => {
+            let (a, b, c) = (sextet(a), sextet(b), sextet(c));
+            if (a | b | c) > 63 || c & 0x03 != 0 {
+                return Err(());
+            }
+            let v = (a << 10) | (b << 4) | (c >> 2);
+            out[o..o + 2].copy_from_slice(&v.to_be_bytes()[2..]);
+        }
+        _ => return Err(()),
+    }
+    Ok(n)
 }
 
 impl Verifier {
@@ -289,6 +380,7 @@ impl Verifier {
                 require_user_id: true,
                 max_len: DEFAULT_MAX_TOKEN_LEN,
                 clock: Clock::system(),
+                revocation: None,
             }),
         }
     }
@@ -417,6 +509,17 @@ impl Verifier {
         self.edit(|p| p.clock = clock)
     }
 
+    /// Consult `check` on every verification of a token that has a `jti` (after every other claim
+    /// check): a revoked token fails with [`AuthErrorKind::Revoked`]. [`TokenCache`] consults it
+    /// on every hit too. Without one (the default) nothing is looked up.
+    ///
+    /// [`TokenCache`]: crate::TokenCache
+    #[must_use]
+    pub fn revocation(self, check: impl RevocationCheck) -> Self {
+        let r = Revocation(Arc::new(check));
+        self.edit(|p| p.revocation = Some(r))
+    }
+
     /// The current time by this verifier's clock.
     pub fn now(&self) -> i64 {
         self.inner.clock.now()
@@ -492,11 +595,7 @@ impl Verifier {
         }
 
         // 2. Exactly three segments; no allocation.
-        let mut dots = token
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| **b == b'.')
-            .map(|(i, _)| i);
+        let mut dots = memchr::memchr_iter(b'.', token);
         let (d1, d2) = match (dots.next(), dots.next(), dots.next()) {
             (Some(a), Some(b), None) => (a, b),
             _ => return Err(fail(AuthErrorKind::Malformed)),
@@ -506,42 +605,11 @@ impl Verifier {
             return Err(fail(AuthErrorKind::Malformed));
         }
 
-        let mut hbuf = Scratch::<384>::new();
-        let header_json = hbuf
-            .decode(h64)
-            .map_err(|()| fail(AuthErrorKind::Malformed))?;
-        // RFC 7515 §4: a JSON object. serde's derived struct would also accept an array.
-        if !is_json_object(header_json) {
-            return Err(fail(AuthErrorKind::Malformed));
-        }
-        let header: Header<'_> = {
-            let mut de = serde_json::Deserializer::from_slice(header_json);
-            let h = Header::deserialize(&mut de).map_err(|_| fail(AuthErrorKind::Malformed))?;
-            de.end().map_err(|_| fail(AuthErrorKind::Malformed))?;
-            h
+        // 2–4. The usual header of the default key, byte for byte: nothing to decode.
+        let key = match p.keys.fast_header(h64) {
+            Some(key) => key,
+            None => self.header_key(h64).map_err(fail)?,
         };
-
-        // 3. Parameters we never honour.
-        if header.jwk
-            || header.jku
-            || header.x5u
-            || header.x5c
-            || header.crit
-            || header.zip
-            || header.b64
-            || header.cty.as_deref().is_some_and(is_nested_jwt)
-        {
-            return Err(fail(AuthErrorKind::ForbiddenHeader));
-        }
-
-        // 4. Key by kid; alg must be the key's own.
-        let key = p
-            .keys
-            .select(header.kid.as_deref())
-            .ok_or_else(|| fail(AuthErrorKind::UnknownKey))?;
-        if alg_from_str(&header.alg) != Some(key.alg) {
-            return Err(fail(AuthErrorKind::AlgorithmNotAllowed));
-        }
 
         // 5. Signature over the received bytes.
         let mut sbuf = Scratch::<512>::new();
@@ -557,30 +625,18 @@ impl Verifier {
         let payload = pbuf
             .decode(p64)
             .map_err(|()| fail(AuthErrorKind::Malformed))?;
-        let reg = parse_registered(payload, &p.names).map_err(fail)?;
+        // One JSON pass for `C` and the registered claims when possible; the two-pass path
+        // otherwise (and for every error, so the error kinds are those of the two passes).
+        let (claims, reg) = match fused::parse::<C>(payload, &p.names) {
+            Fused::Both(c, reg) => (Some(c), reg),
+            Fused::ClaimsOnly(c) => (Some(c), parse_registered(payload, &p.names).map_err(fail)?),
+            Fused::Failed => (None, parse_registered(payload, &p.names).map_err(fail)?),
+        };
         // From here on the signature is good: rejections carry the jti for logs.
         let fail = |kind: AuthErrorKind| fail(kind).with_jti(reg.jti.as_deref());
 
         // 7. PyJWT's checks.
-        let now = p.clock.now();
-        if reg
-            .exp
-            .is_some_and(|exp| exp <= now.saturating_sub(p.leeway))
-        {
-            return Err(fail(AuthErrorKind::Expired));
-        }
-        if reg
-            .nbf
-            .is_some_and(|nbf| nbf > now.saturating_add(p.leeway))
-        {
-            return Err(fail(AuthErrorKind::NotYetValid));
-        }
-        if reg
-            .iat
-            .is_some_and(|iat| iat > now.saturating_add(p.leeway))
-        {
-            return Err(fail(AuthErrorKind::IssuedInFuture));
-        }
+        self.check_times(reg.exp, reg.nbf, reg.iat).map_err(fail)?;
         match (&p.audience, &reg.aud) {
             (None, Audience::Absent) => {}
             (None, _) => return Err(fail(AuthErrorKind::InvalidAudience)),
@@ -624,15 +680,241 @@ impl Verifier {
             return Err(fail(AuthErrorKind::MissingUserId));
         }
 
+        if let (Some(r), Some(jti)) = (&p.revocation, reg.jti.as_deref())
+            && r.0.is_revoked(jti)
+        {
+            return Err(fail(AuthErrorKind::Revoked));
+        }
+
         // 9. The caller's claims type.
-        let claims: C =
-            serde_json::from_slice(payload).map_err(|_| fail(AuthErrorKind::InvalidClaim))?;
+        let claims: C = match claims {
+            Some(c) => c,
+            None => {
+                serde_json::from_slice(payload).map_err(|_| fail(AuthErrorKind::InvalidClaim))?
+            }
+        };
         Ok((claims, meta(&reg)))
+    }
+}
+
+impl Verifier {
+    /// Steps 2–4 for a header that is not one of the fast ones: decode, parse, refuse the
+    /// parameters we never honour, select the key by `kid`, pin the algorithm.
+    fn header_key(&self, h64: &[u8]) -> Result<&Key, AuthErrorKind> {
+        let mut hbuf = Scratch::<384>::new();
+        let header_json = hbuf.decode(h64).map_err(|()| AuthErrorKind::Malformed)?;
+        // RFC 7515 §4: a JSON object. serde's derived struct would also accept an array.
+        if !is_json_object(header_json) {
+            return Err(AuthErrorKind::Malformed);
+        }
+        let header: Header<'_> = {
+            let mut de = serde_json::Deserializer::from_slice(header_json);
+            let h = Header::deserialize(&mut de).map_err(|_| AuthErrorKind::Malformed)?;
+            de.end().map_err(|_| AuthErrorKind::Malformed)?;
+            h
+        };
+
+        // 3. Parameters we never honour.
+        if header.jwk
+            || header.jku
+            || header.x5u
+            || header.x5c
+            || header.crit
+            || header.zip
+            || header.b64
+            || header.cty.as_deref().is_some_and(is_nested_jwt)
+        {
+            return Err(AuthErrorKind::ForbiddenHeader);
+        }
+
+        // 4. Key by kid; alg must be the key's own.
+        let key = self
+            .inner
+            .keys
+            .select(header.kid.as_deref())
+            .ok_or(AuthErrorKind::UnknownKey)?;
+        if alg_from_str(&header.alg) != Some(key.alg) {
+            return Err(AuthErrorKind::AlgorithmNotAllowed);
+        }
+        Ok(key)
+    }
+
+    /// `exp` (expired when `exp <= now - leeway`), `nbf` and `iat` (not after `now + leeway`).
+    #[inline]
+    pub(crate) fn check_times(
+        &self,
+        exp: Option<i64>,
+        nbf: Option<i64>,
+        iat: Option<i64>,
+    ) -> Result<(), AuthErrorKind> {
+        let p = &*self.inner;
+        let now = p.clock.now();
+        if exp.is_some_and(|exp| exp <= now.saturating_sub(p.leeway)) {
+            return Err(AuthErrorKind::Expired);
+        }
+        if nbf.is_some_and(|nbf| nbf > now.saturating_add(p.leeway)) {
+            return Err(AuthErrorKind::NotYetValid);
+        }
+        if iat.is_some_and(|iat| iat > now.saturating_add(p.leeway)) {
+            return Err(AuthErrorKind::IssuedInFuture);
+        }
+        Ok(())
+    }
+
+    /// Whether the configured revocation check says `jti` is revoked (`false` without one).
+    #[inline]
+    pub(crate) fn is_revoked(&self, jti: &str) -> bool {
+        self.inner
+            .revocation
+            .as_ref()
+            .is_some_and(|r| r.0.is_revoked(jti))
+    }
+
+    /// An error of `kind`, carrying the accepted token types as every verifier error does.
+    pub(crate) fn error(&self, kind: AuthErrorKind) -> AuthError {
+        match &self.inner.types {
+            Some(t) => AuthError::new(kind).with_accepted(t),
+            None => AuthError::new(kind),
+        }
+    }
+
+    /// The maximum token length.
+    #[inline]
+    pub(crate) fn max_len(&self) -> usize {
+        self.inner.max_len
+    }
+
+    /// As [`Verifier::verify_bytes`], also returning `nbf` (for the cache's re-checks).
+    pub(crate) fn verify_with_nbf<C: DeserializeOwned>(
+        &self,
+        token: &[u8],
+    ) -> Result<(Verified<C>, Option<i64>), AuthError> {
+        self.verify_with(token, |r| {
+            (
+                r.exp.unwrap_or_default(),
+                r.iat,
+                r.jti.as_deref().map(str::to_owned),
+                r.token_type.as_deref().map(str::to_owned),
+                r.user_id_string().map(UserId::from),
+                r.refresh_exp,
+                r.nbf,
+            )
+        })
+        .map(
+            |(claims, (exp, iat, jti, token_type, user_id, refresh_exp, nbf))| {
+                (
+                    Verified {
+                        claims,
+                        exp,
+                        iat,
+                        jti,
+                        token_type,
+                        user_id,
+                        refresh_exp,
+                    },
+                    nbf,
+                )
+            },
+        )
     }
 }
 
 impl From<Keys> for Verifier {
     fn from(keys: Keys) -> Self {
         Self::new(keys)
+    }
+}
+
+#[cfg(test)]
+mod b64_tests {
+    use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use proptest::prelude::*;
+
+    fn ours(s: &[u8]) -> Option<Vec<u8>> {
+        let mut out = vec![0; s.len() / 4 * 3 + 2];
+        b64url_decode(s, &mut out).ok().map(|n| out[..n].to_vec())
+    }
+
+    #[test]
+    fn known_answers() {
+        assert_eq!(ours(b"").as_deref(), Some(&b""[..]));
+        assert_eq!(ours(b"Zg").as_deref(), Some(&b"f"[..]));
+        assert_eq!(ours(b"Zm8").as_deref(), Some(&b"fo"[..]));
+        assert_eq!(ours(b"Zm9v").as_deref(), Some(&b"foo"[..]));
+        assert_eq!(ours(b"-_-_").as_deref(), Some(&[0xfb, 0xff, 0xbf][..]));
+        for bad in [
+            &b"Z"[..],
+            b"Zh",
+            b"Zm9",
+            b"Zg==",
+            b"Zm9v=",
+            b"Zm+v",
+            b"Zm/v",
+            b"Zm9v\n",
+            b"Z g",
+        ] {
+            assert_eq!(ours(bad), None, "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn same_as_the_base64_crate(s in proptest::collection::vec(
+            prop_oneof![
+                8 => proptest::sample::select(B64URL_ALPHABET.to_vec()),
+                1 => any::<u8>(),
+            ],
+            0..40,
+        )) {
+            prop_assert_eq!(ours(&s), URL_SAFE_NO_PAD.decode(&s).ok());
+        }
+
+        #[test]
+        fn round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let s = URL_SAFE_NO_PAD.encode(&bytes);
+            prop_assert_eq!(ours(s.as_bytes()), Some(bytes));
+        }
+    }
+}
+
+#[cfg(test)]
+mod fast_header_tests {
+    use super::*;
+
+    /// Every header the fast path accepts selects, through the full header path, the very key
+    /// the fast path returns.
+    #[test]
+    fn fast_headers_agree_with_the_full_header_path() {
+        let plain = Key::hmac(Algorithm::HS256, [1u8; 32]).expect("key");
+        let with_kid = Key::hmac(Algorithm::HS512, [2u8; 64])
+            .expect("key")
+            .with_kid("k\"1");
+        let other = Key::hmac(Algorithm::HS384, [3u8; 48])
+            .expect("key")
+            .with_kid("k2");
+        for keys in [
+            Keys::new(plain),
+            Keys::from_keys([with_kid.clone(), other.clone()]).expect("ring"),
+            Keys::from_keys([other, with_kid])
+                .expect("ring")
+                .signing_kid("k\"1")
+                .expect("kid"),
+        ] {
+            let v = Verifier::new(keys.clone());
+            let headers: Vec<&[u8]> = keys.fast_header_list().collect();
+            assert!(headers.len() >= 2);
+            for h in headers {
+                let fast = keys.fast_header(h).expect("fast");
+                let full = v.header_key(h).expect("full path accepts it");
+                assert_eq!(
+                    (fast.kid(), fast.algorithm()),
+                    (full.kid(), full.algorithm())
+                );
+            }
+            // Anything else takes the full path.
+            assert!(keys.fast_header(b"eyJhbGciOiJub25lIn0").is_none());
+        }
     }
 }

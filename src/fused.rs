@@ -1,0 +1,405 @@
+//! One JSON pass over the payload for both the caller's claims type `C` and the registered
+//! claims: `C` is deserialized through a thin wrapper that, for each top-level key that is a
+//! registered claim, reads the (scalar) value once, records it with the very rules of the
+//! registered-claims pass ([`Apply`]), and replays it to `C`.
+//!
+//! The fast path never decides a failure: on *any* error (a syntax error, a registered claim of
+//! the wrong type, an array or object where a scalar was expected, `C`'s own error), or when `C`
+//! did not read the top-level object through the wrapper, the verifier falls back to the
+//! two-pass path, whose errors are the reference.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::BorrowedStrDeserializer;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, IntoDeserializer, Visitor};
+use serde::{Deserialize, forward_to_deserialize_any};
+
+use crate::claims::{Apply, BorrowedStr, ClaimNames, Registered, Which};
+
+/// What the fused pass produced (a short-lived value; its size does not matter).
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Fused<'a, C> {
+    /// `C` and every registered claim, the whole object read.
+    Both(C, Registered<'a>),
+    /// `C` parsed, but not through the object wrapper: the registered claims are still unread.
+    ClaimsOnly(C),
+    /// Something failed: run the two-pass path for the exact error.
+    Failed,
+}
+
+pub(crate) fn parse<'a, C: DeserializeOwned>(
+    payload: &'a [u8],
+    names: &ClaimNames,
+) -> Fused<'a, C> {
+    // Validating the UTF-8 once lets serde_json skip it for every string; invalid UTF-8 is for
+    // the two-pass path to report.
+    let Ok(text) = std::str::from_utf8(payload) else {
+        return Fused::Failed;
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let mut st = State {
+        reg: Registered::default(),
+        complete: false,
+        names,
+    };
+    let claims = match C::deserialize(Tee {
+        de: &mut de,
+        st: &mut st,
+    }) {
+        Ok(c) => c,
+        Err(_) => return Fused::Failed,
+    };
+    if de.end().is_err() {
+        return Fused::Failed;
+    }
+    if st.complete {
+        Fused::Both(claims, st.reg)
+    } else {
+        Fused::ClaimsOnly(claims)
+    }
+}
+
+struct State<'de, 'n> {
+    reg: Registered<'de>,
+    /// Set when the top-level object was read to its end through [`TeeMap`].
+    complete: bool,
+    names: &'n ClaimNames,
+}
+
+type Json<'de> = serde_json::Deserializer<serde_json::de::StrRead<'de>>;
+
+struct Tee<'s, 'de, 'n> {
+    de: &'s mut Json<'de>,
+    st: &'s mut State<'de, 'n>,
+}
+
+macro_rules! forward_to_inner {
+    ($($method:ident ( $($arg:ident : $ty:ty),* ))*) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, Self::Error> {
+                self.de.$method($($arg,)* visitor)
+            }
+        )*
+    };
+}
+
+impl<'de> Deserializer<'de> for Tee<'_, 'de, '_> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.de.deserialize_map(TeeVisitor {
+            visitor,
+            st: self.st,
+        })
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.deserialize_map(visitor)
+    }
+
+    forward_to_inner! {
+        deserialize_bool() deserialize_i8() deserialize_i16() deserialize_i32() deserialize_i64()
+        deserialize_i128() deserialize_u8() deserialize_u16() deserialize_u32() deserialize_u64()
+        deserialize_u128() deserialize_f32() deserialize_f64() deserialize_char()
+        deserialize_str() deserialize_string() deserialize_bytes() deserialize_byte_buf()
+        deserialize_option() deserialize_unit() deserialize_unit_struct(name: &'static str)
+        deserialize_newtype_struct(name: &'static str) deserialize_seq()
+        deserialize_tuple(len: usize) deserialize_tuple_struct(name: &'static str, len: usize)
+        deserialize_enum(name: &'static str, variants: &'static [&'static str])
+        deserialize_identifier() deserialize_ignored_any()
+    }
+}
+
+struct TeeVisitor<'s, 'de, 'n, V> {
+    visitor: V,
+    st: &'s mut State<'de, 'n>,
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for TeeVisitor<'_, 'de, '_, V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.visitor.expecting(f)
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        self.visitor.visit_map(TeeMap {
+            map,
+            st: self.st,
+            pending: None,
+        })
+    }
+}
+
+struct TeeMap<'s, 'de, 'n, A> {
+    map: A,
+    st: &'s mut State<'de, 'n>,
+    pending: Option<Which>,
+}
+
+impl<'de, A: de::MapAccess<'de>> de::MapAccess<'de> for TeeMap<'_, 'de, '_, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        let Some(BorrowedStr(key)) = self.map.next_key::<BorrowedStr<'de>>()? else {
+            self.st.complete = true;
+            return Ok(None);
+        };
+        self.pending = Which::of(&key, self.st.names);
+        match key {
+            Cow::Borrowed(k) => seed.deserialize(BorrowedStrDeserializer::new(k)),
+            Cow::Owned(k) => seed.deserialize(k.into_deserializer()),
+        }
+        .map(Some)
+    }
+
+    fn next_value_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<S::Value, Self::Error> {
+        match self.pending.take() {
+            None => self.map.next_value_seed(seed),
+            Some(which) => {
+                let value: Scalar<'de> = self.map.next_value()?;
+                Apply {
+                    r: &mut self.st.reg,
+                    which,
+                }
+                .deserialize(ScalarDe::<A::Error>::new(value.clone()))?;
+                seed.deserialize(ScalarDe::new(value))
+            }
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.map.size_hint()
+    }
+}
+
+/// A JSON scalar as serde_json's `deserialize_any` reports it. Arrays and objects are refused
+/// (the two-pass path handles them).
+#[derive(Clone)]
+enum Scalar<'de> {
+    Null,
+    Bool(bool),
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Str(Cow<'de, str>),
+}
+
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scalar<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON scalar")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Scalar::I64(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Scalar::U64(v))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Scalar::F64(v))
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Replays a [`Scalar`] with the visits serde_json would make for it.
+struct ScalarDe<'de, E> {
+    value: Scalar<'de>,
+    _error: PhantomData<E>,
+}
+
+impl<'de, E> ScalarDe<'de, E> {
+    fn new(value: Scalar<'de>) -> Self {
+        Self {
+            value,
+            _error: PhantomData,
+        }
+    }
+}
+
+impl<'de, E: de::Error> Deserializer<'de> for ScalarDe<'de, E> {
+    type Error = E;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.value {
+            Scalar::Null => visitor.visit_unit(),
+            Scalar::Bool(b) => visitor.visit_bool(b),
+            Scalar::I64(i) => visitor.visit_i64(i),
+            Scalar::U64(u) => visitor.visit_u64(u),
+            Scalar::F64(f) => visitor.visit_f64(f),
+            Scalar::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
+            Scalar::Str(Cow::Owned(s)) => visitor.visit_str(&s),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.value {
+            Scalar::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, E> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, E> {
+        match self.value {
+            Scalar::Str(Cow::Borrowed(s)) => {
+                BorrowedStrDeserializer::new(s).deserialize_enum(name, variants, visitor)
+            }
+            Scalar::Str(Cow::Owned(s)) => IntoDeserializer::<E>::into_deserializer(s)
+                .deserialize_enum(name, variants, visitor),
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.value {
+            Scalar::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_bytes(s.as_bytes()),
+            Scalar::Str(Cow::Owned(s)) => visitor.visit_bytes(s.as_bytes()),
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        self.deserialize_bytes(visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        visitor.visit_unit()
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        unit unit_struct seq tuple tuple_struct map struct identifier
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::{SimpleJwtClaims, parse_registered};
+
+    /// The fused pass agrees with the two passes, claim for claim, or steps aside.
+    fn agree<C: DeserializeOwned + PartialEq + fmt::Debug>(json: &str) -> &'static str {
+        let names = ClaimNames::default();
+        let two_reg = parse_registered(json.as_bytes(), &names);
+        let two_c = serde_json::from_str::<C>(json).ok();
+        match parse::<C>(json.as_bytes(), &names) {
+            Fused::Both(c, reg) => {
+                let two = two_reg.expect("two-pass registered parse agrees");
+                assert_eq!(format!("{reg:?}"), format!("{two:?}"), "{json}");
+                assert_eq!(Some(c), two_c, "{json}");
+                "both"
+            }
+            Fused::ClaimsOnly(c) => {
+                assert_eq!(Some(c), two_c, "{json}");
+                "claims"
+            }
+            Fused::Failed => "failed",
+        }
+    }
+
+    #[test]
+    fn agrees_on_simplejwt_payloads() {
+        let p = r#"{"token_type":"access","exp":1795655719,"iat":1795655419,"jti":"fac5344d01d34db3b5575d65f5ee8c0f","user_id":"1"}"#;
+        assert_eq!(agree::<SimpleJwtClaims>(p), "both");
+        assert_eq!(agree::<serde_json::Value>(p), "both");
+        let extra = r#"{"token_type":"access","exp":10.5,"iat":5,"jti":"a\u0062","user_id":7,"role":"admin","n":[1,{"x":null}],"nbf":-3,"iss":"me","sub":"s","aud":"x"}"#;
+        // SimpleJwtClaims floors a non-integer exp, as the verifier does.
+        assert_eq!(agree::<SimpleJwtClaims>(extra), "both");
+        assert_eq!(agree::<serde_json::Value>(extra), "both");
+    }
+
+    #[test]
+    fn steps_aside_on_anything_unusual() {
+        for p in [
+            r#"{"exp":1,"exp":2}"#,
+            r#"{"exp":"1"}"#,
+            r#"{"aud":["a","b"]}"#,
+            r#"{"user_id":{"a":1}}"#,
+            r#"{"exp":1} x"#,
+            r#"[1]"#,
+            r#"{"sub":1}"#,
+        ] {
+            assert_eq!(agree::<serde_json::Value>(p), "failed", "{p}");
+        }
+        // `C` that does not read an object through the wrapper: claims only.
+        assert_eq!(agree::<Option<serde_json::Value>>(r#"{"exp":1}"#), "claims");
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Typed {
+        exp: Option<f64>,
+        iat: Option<u8>,
+        jti: Option<String>,
+        user_id: Option<Box<str>>,
+        token_type: Kind,
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Kind {
+        Access,
+        Refresh,
+    }
+
+    #[test]
+    fn replayed_values_deserialize_like_serde_json() {
+        for p in [
+            r#"{"exp":1,"iat":2,"jti":"x","user_id":"u","token_type":"access"}"#,
+            r#"{"exp":null,"iat":null,"jti":null,"user_id":null,"token_type":"refresh"}"#,
+            r#"{"exp":1.5,"iat":300,"jti":"x","user_id":"u","token_type":"access"}"#,
+            r#"{"exp":1,"iat":2,"jti":"\u00e9","user_id":"u","token_type":"other"}"#,
+        ] {
+            agree::<Typed>(p);
+        }
+    }
+}
