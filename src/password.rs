@@ -2,8 +2,8 @@
 //! form) verified too, so a Django `auth_user` table moves over unchanged.
 //!
 //! Hashing is slow on purpose, so every hash and verification runs on tokio's blocking pool
-//! (`spawn_blocking`) behind a semaphore that bounds how many run at once (by default the number
-//! of CPUs). [`PasswordHasher::verify_or_dummy`] verifies a precomputed dummy argon2id hash when
+//! (`spawn_blocking`) behind a semaphore that bounds how many run at once (by default one less
+//! than the number of CPUs, at least one, so a login storm leaves a core to the async workers). [`PasswordHasher::verify_or_dummy`] verifies a precomputed dummy argon2id hash when
 //! the user is unknown, so an unknown user costs the same time as a wrong password.
 //!
 //! ```
@@ -148,8 +148,18 @@ impl Default for PasswordHasher {
 }
 
 impl PasswordHasher {
-    /// argon2id with OWASP's parameters (m = 19456 KiB, t = 2, p = 1), at most as many hashes at
-    /// once as the machine has CPUs.
+    /// argon2id with OWASP's parameters (m = 19456 KiB, t = 2, p = 1), at most `max(1, CPUs - 1)`
+    /// hashes at once.
+    ///
+    /// The bound trades login throughput for request latency. Each argon2id hash keeps one core
+    /// busy for its whole duration; with as many hashes at once as CPUs, a login storm occupies
+    /// every core and the async workers serving every other route wait for the OS scheduler. One
+    /// hash fewer leaves them a core. On a shared 2-CPU machine, during a full-rate login storm the
+    /// protected route's p99 was 1.23× its idle p99 with this bound (one hash at a time) against
+    /// 1.79× with two, and 1.87× against 5.90× when the machine was busier; logins/s fell by about
+    /// a fifth (49 against 61) and can fall by up to half on an otherwise idle 2-CPU machine.
+    /// Queued logins wait on the semaphore, never on an async worker. BENCHMARKS.md ("Login
+    /// storm") has the runs; choose another bound with [`with_params`](Self::with_params).
     ///
     /// Computes the dummy hash for unknown users right away (one argon2id hash, tens of
     /// milliseconds), synchronously.
@@ -336,8 +346,9 @@ impl PasswordHasher {
     }
 }
 
+/// One less than the CPUs, at least one: see [`PasswordHasher::new`].
 fn default_concurrency() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
 }
 
 fn argon2_hash(params: &Params, password: &[u8]) -> Result<String, PasswordError> {
