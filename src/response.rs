@@ -16,6 +16,8 @@
 //! # Ok::<(), tower_jwt_auth::ConfigError>(())
 //! ```
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use http::{HeaderMap, Response, StatusCode};
@@ -73,7 +75,9 @@ where
 /// `invalid_request`) and `error_description` whenever credentials were presented.
 #[derive(Clone, Debug)]
 pub struct DefaultResponder {
-    realm: Box<str>,
+    // Shared, not boxed: services are cloned per request (axum clones a route's service for
+    // every request), and cloning an `Arc` does not allocate.
+    realm: Arc<str>,
 }
 
 impl Default for DefaultResponder {
