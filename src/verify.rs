@@ -542,27 +542,7 @@ impl Verifier {
         &self,
         token: &[u8],
     ) -> Result<Verified<C>, AuthError> {
-        self.verify_with(token, |r| {
-            (
-                r.exp.unwrap_or_default(),
-                r.iat,
-                r.jti.as_deref().map(str::to_owned),
-                r.token_type.as_deref().map(str::to_owned),
-                r.user_id_string().map(UserId::from),
-                r.refresh_exp,
-            )
-        })
-        .map(
-            |(claims, (exp, iat, jti, token_type, user_id, refresh_exp))| Verified {
-                claims,
-                exp,
-                iat,
-                jti,
-                token_type,
-                user_id,
-                refresh_exp,
-            },
-        )
+        self.verify_with_nbf(token).map(|(verified, _nbf)| verified)
     }
 
     /// Verifies and returns only `C`: the layer's allocation-light path.
