@@ -38,7 +38,8 @@ OUT=$(mktemp)
 case "$MODE" in
   peers)
     cargo build --release --quiet --manifest-path benches/peers/Cargo.toml --bin load_server
-    "$TARGET/release/load_server" 0 >"$OUT" 2>"$OUT.log" &
+    # benches/peers is its own workspace: its target dir is its own unless CARGO_TARGET_DIR says.
+    "${CARGO_TARGET_DIR:-benches/peers/target}/release/load_server" 0 >"$OUT" 2>"$OUT.log" &
     SERVER_PID=$!
     for _ in $(seq 100); do grep -q '^token ' "$OUT" && break; sleep 0.1; done
     ADDR=$(sed -n 's/^addr //p' "$OUT")

@@ -316,34 +316,36 @@ impl<S, C, R: Clone, K: Clone> Layer<S> for JwtAuthLayer<C, R, K> {
     fn layer(&self, inner: S) -> Self::Service {
         JwtAuth {
             inner,
-            shared: Arc::clone(&self.shared),
-            cache: self.cache.clone(),
-            responder: self.responder.clone(),
-            check: self.check.clone(),
-            _claims: PhantomData,
+            state: Arc::new(State {
+                shared: Arc::clone(&self.shared),
+                cache: self.cache.clone(),
+                responder: self.responder.clone(),
+                check: self.check.clone(),
+            }),
         }
     }
+}
+
+/// Everything a [`JwtAuth`] holds besides its inner service, behind one `Arc`: routers clone the
+/// service for every request, and one reference count is cheaper than one per field.
+struct State<C, R, K> {
+    shared: Arc<Shared>,
+    cache: SharedCache<C>,
+    responder: R,
+    check: K,
 }
 
 /// The service built by [`JwtAuthLayer`]. See its docs.
 pub struct JwtAuth<S, C, R = DefaultResponder, K = NoCheck> {
     inner: S,
-    shared: Arc<Shared>,
-    cache: SharedCache<C>,
-    responder: R,
-    check: K,
-    _claims: PhantomData<fn() -> C>,
+    state: Arc<State<C, R, K>>,
 }
 
-impl<S: Clone, C, R: Clone, K: Clone> Clone for JwtAuth<S, C, R, K> {
+impl<S: Clone, C, R, K> Clone for JwtAuth<S, C, R, K> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
-            shared: Arc::clone(&self.shared),
-            cache: self.cache.clone(),
-            responder: self.responder.clone(),
-            check: self.check.clone(),
-            _claims: PhantomData,
+            state: Arc::clone(&self.state),
         }
     }
 }
@@ -353,9 +355,9 @@ impl<S: fmt::Debug, C, R: fmt::Debug, K: fmt::Debug> fmt::Debug for JwtAuth<S, C
         f.debug_struct("JwtAuth")
             .field("inner", &self.inner)
             .field("claims", &std::any::type_name::<C>())
-            .field("optional", &self.shared.optional)
-            .field("responder", &self.responder)
-            .field("check", &self.check)
+            .field("optional", &self.state.shared.optional)
+            .field("responder", &self.state.responder)
+            .field("check", &self.state.check)
             .finish()
     }
 }
@@ -393,9 +395,10 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        match self
+        let state = &*self.state;
+        match state
             .shared
-            .authenticate::<C>(req.headers(), self.cache.as_deref())
+            .authenticate::<C>(req.headers(), state.cache.as_deref())
         {
             Ok(Some(claims)) => {
                 req.extensions_mut().insert(claims);
@@ -407,7 +410,7 @@ where
             }
             Err(e) => {
                 let grpc = is_grpc(req.headers());
-                ResponseFuture::rejected(self.shared.reject(&self.responder, grpc, e))
+                ResponseFuture::rejected(state.shared.reject(&state.responder, grpc, e))
             }
         }
     }
@@ -431,12 +434,13 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let grpc = is_grpc(req.headers());
-        let verified = match self.shared.extractor.extract(req.headers()) {
-            Ok(Some(token)) => match &self.cache {
+        let state = &*self.state;
+        let verified = match state.shared.extractor.extract(req.headers()) {
+            Ok(Some(token)) => match &state.cache {
                 Some(cache) => cache.verify(token),
-                None => self.shared.verifier.verify_bytes::<C>(token),
+                None => state.shared.verifier.verify_bytes::<C>(token),
             },
-            Ok(None) if self.shared.optional => {
+            Ok(None) if state.shared.optional => {
                 req.extensions_mut().insert(Anonymous);
                 return CheckedResponseFuture::call(self.inner.call(req));
             }
@@ -445,7 +449,7 @@ where
         };
         match verified {
             Ok(v) => {
-                let check = self.check.0.check(&v);
+                let check = state.check.0.check(&v);
                 req.extensions_mut().insert(v.claims);
                 // The inner service was driven to readiness; take it and leave a clone behind
                 // (https://docs.rs/tower/latest/tower/trait.Service.html#be-careful-when-cloning-inner-services).
@@ -455,12 +459,14 @@ where
                     check,
                     req,
                     inner,
-                    Arc::clone(&self.shared),
-                    self.responder.clone(),
+                    Arc::clone(&state.shared),
+                    state.responder.clone(),
                     grpc,
                 )
             }
-            Err(e) => CheckedResponseFuture::rejected(self.shared.reject(&self.responder, grpc, e)),
+            Err(e) => {
+                CheckedResponseFuture::rejected(state.shared.reject(&state.responder, grpc, e))
+            }
         }
     }
 }
