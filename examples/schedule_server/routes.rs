@@ -23,7 +23,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{Next, from_fn, map_response};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, Route, get};
 use serde::Serialize;
 use tower_jwt_auth::store::{RevocationStore, UserStore};
 use tower_jwt_auth::token::{ClientAddr, TokenEndpoints};
@@ -60,6 +60,17 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
 /// The whole application.
 pub(crate) fn app<U: UserStore, R: RevocationStore>(state: AppState<U, R>) -> Router {
+    let schedule = schedule_route(&state);
+    app_with(state, schedule)
+}
+
+/// The whole application around the given `/api/weekly_schedule/` route. The load test
+/// (`scripts/load.sh example`) mounts [`schedule_methods`] behind a layer that only inserts fixed
+/// claims here, to measure what authentication costs against the very same stack.
+pub(crate) fn app_with<U: UserStore, R: RevocationStore>(
+    state: AppState<U, R>,
+    schedule: MethodRouter<ScheduleStore>,
+) -> Router {
     let limit = state.body_limit;
     let timeout = state.request_timeout;
     let tokens = &state.tokens;
@@ -69,7 +80,7 @@ pub(crate) fn app<U: UserStore, R: RevocationStore>(state: AppState<U, R>) -> Ro
         .route_service("/api/token/refresh/", tokens.refresh())
         .route_service("/api/token/verify/", tokens.verify())
         .route_service("/api/token/blacklist/", tokens.blacklist())
-        .route("/api/weekly_schedule/", schedule_route(&state))
+        .route("/api/weekly_schedule/", schedule)
         .route(
             "/healthz",
             get(healthz).fallback(|m: Method| async move { method_not_allowed(&m, "GET, HEAD") }),
@@ -108,6 +119,18 @@ fn schedule_route<U: UserStore, R>(state: &AppState<U, R>) -> MethodRouter<Sched
             }
         },
     );
+    schedule_methods(auth)
+}
+
+/// The schedule route's handlers behind `auth`, which must put the caller's
+/// [`SimpleJwtClaims`] in the request extensions (or answer itself).
+pub(crate) fn schedule_methods<L>(auth: L) -> MethodRouter<ScheduleStore>
+where
+    L: tower::Layer<Route> + Clone + Send + Sync + 'static,
+    L::Service: tower::Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
+    <L::Service as tower::Service<Request>>::Response: IntoResponse + 'static,
+    <L::Service as tower::Service<Request>>::Future: Send + 'static,
+{
     get(get_schedule)
         .post(post_schedule)
         .delete(delete_schedule)
