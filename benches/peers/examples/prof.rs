@@ -1,0 +1,109 @@
+//! A plain loop for profilers (criterion's harness gets in their way): one HS256 operation,
+//! `n` times, then the mean time per operation on stderr.
+//!
+//! ```text
+//! cd benches/peers
+//! CARGO_PROFILE_RELEASE_DEBUG=true cargo build --release --example prof
+//! perf record -e cpu-clock -F 20000 ./target/release/examples/prof layer 3000000
+//! perf report --no-children
+//! ```
+//!
+//! Modes: `layer` (JwtAuthLayer over a trivial service, request built in the loop), `bare` (the
+//! trivial service alone, same request), `verify` (`Verifier::verify`), `jwt`
+//! (`jsonwebtoken::decode`, rust_crypto). The token is the simplejwt-shaped one of the benches.
+#![allow(missing_docs, clippy::unwrap_used)]
+use http::{HeaderValue, Request, header::AUTHORIZATION};
+use serde::{Deserialize, Serialize};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use tower::{Layer, ServiceExt, service_fn};
+use tower_jwt_auth::{JwtAuthLayer, Keys, Verifier};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Access {
+    pub token_type: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub user_id: String,
+}
+const SECRET: &[u8] = b"bench-only-secret-not-for-production-use-0123456789abcdef0123456";
+fn ready<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(o) = f.as_mut().poll(&mut cx) {
+            return o;
+        }
+    }
+}
+fn main() {
+    let mode = std::env::args().nth(1).unwrap_or_default();
+    let n: usize = std::env::args()
+        .nth(2)
+        .map(|s| s.parse().unwrap())
+        .unwrap_or(5_000_000);
+    let iat = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let keys = Keys::hs256(SECRET).unwrap();
+    let token = keys
+        .encode(&Access {
+            token_type: "access".into(),
+            exp: iat + 86400,
+            iat,
+            jti: "0dbd3733a1a44c6c8a8e0d0b4b0e7c1f".into(),
+            user_id: "1".into(),
+        })
+        .unwrap();
+    let auth =
+        HeaderValue::from_maybe_shared(bytes::Bytes::from(format!("Bearer {token}"))).unwrap();
+    let inner = service_fn(|_req: Request<()>| async {
+        Ok::<_, Infallible>(axum07::response::Response::new(axum07::body::Body::empty()))
+    });
+    let t = std::time::Instant::now();
+    match mode.as_str() {
+        "verify" => {
+            let v = Verifier::new(keys);
+            for _ in 0..n {
+                std::hint::black_box(v.verify::<Access>(std::hint::black_box(&token)).unwrap());
+            }
+        }
+        "jwt" => {
+            let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+            let key = jsonwebtoken::DecodingKey::from_secret(SECRET);
+            let mut val = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+            val.leeway = 0;
+            for _ in 0..n {
+                std::hint::black_box(
+                    jsonwebtoken::decode::<Access>(std::hint::black_box(&token), &key, &val)
+                        .unwrap(),
+                );
+            }
+        }
+        "bare" => {
+            for _ in 0..n {
+                let mut req = Request::new(());
+                req.headers_mut().insert(AUTHORIZATION, auth.clone());
+                std::hint::black_box(ready(inner.clone().oneshot(req)).unwrap());
+            }
+        }
+        _ => {
+            let ours = JwtAuthLayer::<Access>::new(keys).layer(inner.clone());
+            for _ in 0..n {
+                let mut req = Request::new(());
+                req.headers_mut().insert(AUTHORIZATION, auth.clone());
+                let r = ready(ours.clone().oneshot(req)).unwrap();
+                assert_eq!(r.status(), 200);
+                std::hint::black_box(r);
+            }
+        }
+    }
+    eprintln!(
+        "{mode}: {:.1} ns/op",
+        t.elapsed().as_nanos() as f64 / n as f64
+    );
+}
