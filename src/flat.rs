@@ -84,6 +84,39 @@ struct Flat<'a, 'n> {
     names: &'n ClaimNames,
 }
 
+/// The index of the closing quote of a string whose contents start at `i`, or `None` if a
+/// backslash, a control byte (< 0x20) or the end of the input comes first.
+#[inline]
+fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Eight bytes at a time: a high bit marks each byte that is `"`, a backslash or below 0x20 (the
+    // classic "has a zero / a smaller byte" tricks; borrows only run upward from a real match,
+    // so the lowest marked byte is always a real one).
+    while let Some(chunk) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().ok()?);
+        let quote = x ^ (ONES * u64::from(b'"'));
+        let slash = x ^ (ONES * u64::from(b'\\'));
+        let hit = (quote.wrapping_sub(ONES) & !quote)
+            | (slash.wrapping_sub(ONES) & !slash)
+            | (x.wrapping_sub(ONES * 0x20) & !x);
+        let hit = hit & HIGH;
+        if hit != 0 {
+            let j = i + (hit.trailing_zeros() / 8) as usize;
+            return (b.get(j) == Some(&b'"')).then_some(j);
+        }
+        i += 8;
+    }
+    loop {
+        match *b.get(i)? {
+            b'"' => return Some(i),
+            b'\\' => return None,
+            c if c < 0x20 => return None,
+            _ => i += 1,
+        }
+    }
+}
+
 #[inline]
 fn skip_ws(b: &[u8], mut pos: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(pos) {
@@ -96,38 +129,47 @@ impl<'a> Flat<'a, '_> {
     /// The string whose opening quote is at `self.pos`, if it has no escape and no control byte.
     #[inline]
     fn string(&mut self) -> Result<&'a str, StepAside> {
-        let b = self.text.as_bytes();
         let start = self.pos + 1;
-        let mut i = start;
-        loop {
-            match b.get(i) {
-                Some(b'"') => break,
-                Some(b'\\') | None => return Err(StepAside),
-                Some(c) if *c < 0x20 => return Err(StepAside),
-                Some(_) => i += 1,
-            }
-        }
-        self.pos = i + 1;
-        // Both ends are ASCII quotes, hence char boundaries of the (valid UTF-8) text.
-        self.text.get(start..i).ok_or(StepAside)
+        let end = string_end(self.text.as_bytes(), start).ok_or(StepAside)?;
+        self.pos = end + 1;
+        // Both ends are next to ASCII quotes, hence char boundaries of the (valid UTF-8) text.
+        self.text.get(start..end).ok_or(StepAside)
     }
 
-    /// `0|[1-9][0-9]*` fitting in `u64`, not followed by another digit, `.`, `e` or `E`.
+    /// `0|[1-9][0-9]*` fitting in `u64`, not followed by `.`, `e` or `E` (serde_json reads
+    /// those as floats; the `,`/`}` check after the value would refuse them too).
     #[inline]
     fn integer(&mut self) -> Result<u64, StepAside> {
         let b = self.text.as_bytes();
-        let mut i = self.pos;
+        let start = self.pos;
+        let mut i = start;
         let mut n: u64 = 0;
-        while let Some(c @ b'0'..=b'9') = b.get(i) {
-            if n == 0 && i > self.pos {
-                // A leading zero.
-                return Err(StepAside);
+        while let Some(&c) = b.get(i) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
             }
-            n = n
-                .checked_mul(10)
-                .and_then(|n| n.checked_add(u64::from(c - b'0')))
-                .ok_or(StepAside)?;
+            n = n.wrapping_mul(10).wrapping_add(u64::from(d));
             i += 1;
+        }
+        let digits = b.get(start..i).ok_or(StepAside)?;
+        match digits.len() {
+            // 19 digits always fit in a u64.
+            1..=19 => {}
+            // 20 may not (serde_json then reads a float): redo it with checks.
+            20 => {
+                n = digits
+                    .iter()
+                    .try_fold(0u64, |n, &c| {
+                        n.checked_mul(10)?.checked_add(u64::from(c - b'0'))
+                    })
+                    .ok_or(StepAside)?;
+            }
+            _ => return Err(StepAside),
+        }
+        if digits.len() > 1 && digits.first() == Some(&b'0') {
+            // A leading zero: a syntax error for serde_json.
+            return Err(StepAside);
         }
         if let Some(b'.' | b'e' | b'E') = b.get(i) {
             return Err(StepAside);
@@ -689,6 +731,39 @@ mod tests {
                 s.push_str(&format!("{}}}{}", next(), next()));
                 s.into_bytes()
             })
+    }
+
+    /// The byte-at-a-time definition `string_end` must match.
+    fn string_end_naive(b: &[u8], i: usize) -> Option<usize> {
+        let rest = b.get(i..)?;
+        let j = rest
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        (rest[j] == b'"').then_some(i + j)
+    }
+
+    proptest! {
+        #![proptest_config(Config { cases: 4000, failure_persistence: None, ..Config::default() })]
+
+        /// The eight-bytes-at-a-time scan finds what a byte loop finds, at every offset, with
+        /// quotes, backslashes, control and high bytes anywhere.
+        #[test]
+        fn string_end_matches_a_byte_loop(
+            bytes in prop::collection::vec(
+                prop_oneof![
+                    4 => 0x20u8..0x7f,
+                    1 => Just(b'"'),
+                    1 => Just(b'\\'),
+                    1 => 0u8..0x20,
+                    1 => 0x7fu8..=0xff,
+                    1 => select(vec![0x21u8, 0x23, 0x5b, 0x5d, 0x1f, 0x20, 0xa2, 0xdc]),
+                ],
+                0..40,
+            ),
+            start in 0usize..42,
+        ) {
+            prop_assert_eq!(string_end(&bytes, start), string_end_naive(&bytes, start));
+        }
     }
 
     proptest! {
