@@ -23,6 +23,7 @@ use crate::fused::{Scalar, ScalarDe};
 
 /// `C` and the registered claims of `text` if it is a flat object in the subset and everything
 /// deserialized; `None` to step aside.
+#[inline]
 pub(crate) fn parse<'a, C: DeserializeOwned>(
     text: &'a str,
     names: &ClaimNames,

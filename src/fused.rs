@@ -3,6 +3,11 @@
 //! registered claim, reads the (scalar) value once, records it with the very rules of the
 //! registered-claims pass ([`Apply`]), and replays it to `C`.
 //!
+//! The common payload shape (one flat object of plain strings, booleans, `null` and non-negative
+//! integers) is read first by the hand-written reader of [`crate::flat`], which feeds `C` and
+//! the same [`Apply`] through the same [`ScalarDe`] replay and steps aside to the serde_json pass
+//! below on anything else.
+//!
 //! The fast path never decides a failure: on *any* error (a syntax error, a registered claim of
 //! the wrong type, an array or object where a scalar was expected, `C`'s own error), or when `C`
 //! did not read the top-level object through the wrapper, the verifier falls back to the
@@ -30,6 +35,7 @@ pub(crate) enum Fused<'a, C> {
     Failed,
 }
 
+#[inline]
 pub(crate) fn parse<'a, C: DeserializeOwned>(
     payload: &'a [u8],
     names: &ClaimNames,
