@@ -162,7 +162,8 @@ impl<'a> Flat<'a, '_> {
                 n = digits
                     .iter()
                     .try_fold(0u64, |n, &c| {
-                        n.checked_mul(10)?.checked_add(u64::from(c - b'0'))
+                        n.checked_mul(10)?
+                            .checked_add(u64::from(c.wrapping_sub(b'0')))
                     })
                     .ok_or(StepAside)?;
             }
