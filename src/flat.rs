@@ -500,6 +500,22 @@ mod tests {
         S(String),
     }
 
+    /// Internally tagged on `token_type` (serde buffers the object and looks for the tag).
+    #[derive(Debug, PartialEq, Deserialize)]
+    #[serde(tag = "token_type", rename_all = "lowercase")]
+    enum Tagged {
+        Access { user_id: Value, exp: u64 },
+        Refresh { jti: String },
+    }
+
+    /// Untagged at the top level: the first variant that fits the buffered object.
+    #[derive(Debug, PartialEq, Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Timed { exp: i64, jti: String },
+        Other(HashMap<String, Value>),
+    }
+
     /// Reads only the first entry of the object.
     #[derive(Debug, PartialEq)]
     struct FirstEntry(Option<(String, Value)>);
@@ -532,6 +548,8 @@ mod tests {
             paths.push(same::<Typed>(payload, &names)?);
             paths.push(same::<Exotic>(payload, &names)?);
             paths.push(same::<FirstEntry>(payload, &names)?);
+            paths.push(same::<Tagged>(payload, &names)?);
+            paths.push(same::<Either>(payload, &names)?);
             paths.push(same::<Option<Value>>(payload, &names)?);
         }
         Ok(paths)
@@ -817,6 +835,10 @@ mod tests {
         // Older simplejwt: an integer user id, whitespace, extra claims.
         let old = b" {\n \"token_type\" : \"refresh\", \"exp\":1, \"iat\":0, \"jti\":\"x\", \"user_id\":42, \"role\":\"admin\", \"staff\":true, \"team\":null}\r\n";
         assert_eq!(same::<SimpleJwtClaims>(old, &names).ok(), Some(Path::Flat));
+        // Claims types that buffer the object first (tagged and untagged enums) read it here too.
+        let tagged = br#"{"user_id":"1","exp":5,"token_type":"access"}"#;
+        assert_eq!(same::<Tagged>(tagged, &names).ok(), Some(Path::Flat));
+        assert_eq!(same::<Either>(tagged, &names).ok(), Some(Path::Flat));
         // Escapes, floats and nested values are the serde_json pass's.
         for p in [
             &br#"{"token_type":"access","exp":1.5,"iat":0,"jti":"x","user_id":"1"}"#[..],
