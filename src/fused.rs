@@ -3,6 +3,11 @@
 //! registered claim, reads the (scalar) value once, records it with the very rules of the
 //! registered-claims pass ([`Apply`]), and replays it to `C`.
 //!
+//! The common payload shape (one flat object of plain strings, booleans, `null` and non-negative
+//! integers) is read first by the hand-written reader of [`crate::flat`], which feeds `C` and
+//! the same [`Apply`] through the same [`ScalarDe`] replay and steps aside to the serde_json pass
+//! below on anything else.
+//!
 //! The fast path never decides a failure: on *any* error (a syntax error, a registered claim of
 //! the wrong type, an array or object where a scalar was expected, `C`'s own error), or when `C`
 //! did not read the top-level object through the wrapper, the verifier falls back to the
@@ -12,11 +17,12 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
+use serde::Deserialize;
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, IntoDeserializer, Visitor};
-use serde::{Deserialize, forward_to_deserialize_any};
 
 use crate::claims::{Apply, BorrowedStr, ClaimNames, Registered, Which};
+use crate::flat;
 
 /// What the fused pass produced (a short-lived value; its size does not matter).
 #[allow(clippy::large_enum_variant)]
@@ -29,15 +35,47 @@ pub(crate) enum Fused<'a, C> {
     Failed,
 }
 
+#[inline]
 pub(crate) fn parse<'a, C: DeserializeOwned>(
     payload: &'a [u8],
     names: &ClaimNames,
 ) -> Fused<'a, C> {
-    // Validating the UTF-8 once lets serde_json skip it for every string; invalid UTF-8 is for
+    parse_traced(payload, names).0
+}
+
+/// Which reader produced a [`Fused`] (for the tests: a regression to the slower path must not
+/// pass silently).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Path {
+    /// The flat-object reader of [`crate::flat`].
+    Flat,
+    /// serde_json through [`Tee`].
+    Serde,
+}
+
+#[inline]
+pub(crate) fn parse_traced<'a, C: DeserializeOwned>(
+    payload: &'a [u8],
+    names: &ClaimNames,
+) -> (Fused<'a, C>, Path) {
+    // Validating the UTF-8 once lets both readers skip it for every string; invalid UTF-8 is for
     // the two-pass path to report.
     let Ok(text) = std::str::from_utf8(payload) else {
-        return Fused::Failed;
+        return (Fused::Failed, Path::Serde);
     };
+    // The common flat shape first; it steps aside on anything else.
+    if let Some((claims, reg)) = flat::parse::<C>(text, names) {
+        return (Fused::Both(claims, reg), Path::Flat);
+    }
+    (parse_serde(text, names), Path::Serde)
+}
+
+/// The serde_json pass through [`Tee`]; it decides every outcome the flat reader steps aside
+/// from.
+pub(crate) fn parse_serde<'a, C: DeserializeOwned>(
+    text: &'a str,
+    names: &ClaimNames,
+) -> Fused<'a, C> {
     let mut de = serde_json::Deserializer::from_str(text);
     let mut st = State {
         reg: Registered::default(),
@@ -193,7 +231,7 @@ impl<'de, A: de::MapAccess<'de>> de::MapAccess<'de> for TeeMap<'_, 'de, '_, A> {
 /// A JSON scalar as serde_json's `deserialize_any` reports it. Arrays and objects are refused
 /// (the two-pass path handles them).
 #[derive(Clone)]
-enum Scalar<'de> {
+pub(crate) enum Scalar<'de> {
     Null,
     Bool(bool),
     I64(i64),
@@ -239,19 +277,81 @@ impl<'de> Deserialize<'de> for Scalar<'de> {
     }
 }
 
-/// Replays a [`Scalar`] with the visits serde_json would make for it.
-struct ScalarDe<'de, E> {
+/// Replays a [`Scalar`] with the visits serde_json's `Deserializer` would make for it, method by
+/// method: what serde_json refuses for such a value (`deserialize_bool` of a string,
+/// `deserialize_str` of a number, `deserialize_seq` of anything here, …) is refused here too,
+/// so a visitor that would accept more than serde_json offers it cannot succeed where
+/// serde_json fails.
+pub(crate) struct ScalarDe<'de, E> {
     value: Scalar<'de>,
     _error: PhantomData<E>,
 }
 
 impl<'de, E> ScalarDe<'de, E> {
-    fn new(value: Scalar<'de>) -> Self {
+    pub(crate) fn new(value: Scalar<'de>) -> Self {
         Self {
             value,
             _error: PhantomData,
         }
     }
+}
+
+impl<'de, E: de::Error> ScalarDe<'de, E> {
+    fn unexpected(&self) -> de::Unexpected<'_> {
+        match &self.value {
+            Scalar::Null => de::Unexpected::Unit,
+            Scalar::Bool(b) => de::Unexpected::Bool(*b),
+            Scalar::I64(i) => de::Unexpected::Signed(*i),
+            Scalar::U64(u) => de::Unexpected::Unsigned(*u),
+            Scalar::F64(f) => de::Unexpected::Float(*f),
+            Scalar::Str(s) => de::Unexpected::Str(s),
+        }
+    }
+
+    /// serde_json's `peek_invalid_type`: the value is not of the kind asked for.
+    fn invalid<V: Visitor<'de>>(&self, visitor: &V) -> E {
+        E::invalid_type(self.unexpected(), visitor)
+    }
+
+    /// serde_json's `deserialize_number`: numbers as `deserialize_any`, nothing else.
+    fn number<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.value {
+            Scalar::I64(_) | Scalar::U64(_) | Scalar::F64(_) => self.deserialize_any(visitor),
+            _ => Err(self.invalid(&visitor)),
+        }
+    }
+
+    /// serde_json's `deserialize_str`.
+    fn string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.value {
+            Scalar::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
+            Scalar::Str(Cow::Owned(s)) => visitor.visit_str(&s),
+            _ => Err(self.invalid(&visitor)),
+        }
+    }
+
+    /// serde_json's `deserialize_unit`.
+    fn unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.value {
+            Scalar::Null => visitor.visit_unit(),
+            _ => Err(self.invalid(&visitor)),
+        }
+    }
+
+    /// serde_json's `deserialize_seq`/`deserialize_map`/`deserialize_struct` of a scalar.
+    fn not_scalar<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        Err(self.invalid(&visitor))
+    }
+}
+
+macro_rules! scalar_de {
+    ($using:ident: $($method:ident ( $($ty:ty),* ))*) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, $(_: $ty,)* visitor: V) -> Result<V::Value, E> {
+                self.$using(visitor)
+            }
+        )*
+    };
 }
 
 impl<'de, E: de::Error> Deserializer<'de> for ScalarDe<'de, E> {
@@ -266,6 +366,32 @@ impl<'de, E: de::Error> Deserializer<'de> for ScalarDe<'de, E> {
             Scalar::F64(f) => visitor.visit_f64(f),
             Scalar::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
             Scalar::Str(Cow::Owned(s)) => visitor.visit_str(&s),
+        }
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.value {
+            Scalar::Bool(b) => visitor.visit_bool(b),
+            _ => Err(self.invalid(&visitor)),
+        }
+    }
+
+    // serde_json reads 128-bit integers as integers of that width (a fraction or exponent after
+    // the digits is then a syntax error, and a `u64` overflow was read here as a float).
+    fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.value {
+            Scalar::I64(i) => visitor.visit_i128(i.into()),
+            Scalar::U64(u) => visitor.visit_i128(u.into()),
+            Scalar::F64(_) => Err(E::custom("not an integer")),
+            _ => Err(self.invalid(&visitor)),
+        }
+    }
+
+    fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.value {
+            Scalar::U64(u) => visitor.visit_u128(u.into()),
+            Scalar::I64(_) | Scalar::F64(_) => Err(E::custom("not an unsigned integer")),
+            _ => Err(self.invalid(&visitor)),
         }
     }
 
@@ -290,13 +416,15 @@ impl<'de, E: de::Error> Deserializer<'de> for ScalarDe<'de, E> {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, E> {
+        // A string is a unit variant (serde_json's `UnitVariantAccess`); anything else here is
+        // refused ("expected value").
         match self.value {
             Scalar::Str(Cow::Borrowed(s)) => {
                 BorrowedStrDeserializer::new(s).deserialize_enum(name, variants, visitor)
             }
             Scalar::Str(Cow::Owned(s)) => IntoDeserializer::<E>::into_deserializer(s)
                 .deserialize_enum(name, variants, visitor),
-            _ => self.deserialize_any(visitor),
+            _ => Err(self.invalid(&visitor)),
         }
     }
 
@@ -304,7 +432,7 @@ impl<'de, E: de::Error> Deserializer<'de> for ScalarDe<'de, E> {
         match self.value {
             Scalar::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_bytes(s.as_bytes()),
             Scalar::Str(Cow::Owned(s)) => visitor.visit_bytes(s.as_bytes()),
-            _ => self.deserialize_any(visitor),
+            _ => Err(self.invalid(&visitor)),
         }
     }
 
@@ -316,9 +444,18 @@ impl<'de, E: de::Error> Deserializer<'de> for ScalarDe<'de, E> {
         visitor.visit_unit()
     }
 
-    forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        unit unit_struct seq tuple tuple_struct map struct identifier
+    scalar_de! { number:
+        deserialize_i8() deserialize_i16() deserialize_i32() deserialize_i64()
+        deserialize_u8() deserialize_u16() deserialize_u32() deserialize_u64()
+        deserialize_f32() deserialize_f64()
+    }
+    scalar_de! { string:
+        deserialize_char() deserialize_str() deserialize_string() deserialize_identifier()
+    }
+    scalar_de! { unit: deserialize_unit() deserialize_unit_struct(&'static str) }
+    scalar_de! { not_scalar:
+        deserialize_seq() deserialize_tuple(usize) deserialize_tuple_struct(&'static str, usize)
+        deserialize_map() deserialize_struct(&'static str, &'static [&'static str])
     }
 }
 

@@ -84,6 +84,7 @@ pub mod cache;
 mod check;
 mod claims;
 mod error;
+mod flat;
 mod fused;
 pub mod future;
 mod keys;
