@@ -10,7 +10,8 @@
 #
 # Environment: DURATION (seconds per run, default 10), CONNECTIONS (default 64), ROUNDS
 # (alternating rounds per path, default 3), THREADS (load generator threads, default 1),
-# LOAD_SERVER_THREADS (server worker threads, default 1), CARGO_TARGET_DIR.
+# LOAD_SERVER_THREADS (server worker threads, default 1), PIN (default 1: server on CPU 0,
+# generator on CPU 1), CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,16 @@ else
   exit 2
 fi
 
+# Pinning (PIN=1, the default with taskset and 2+ CPUs): the server on CPU 0, the load generator
+# on CPU 1, so neither is scheduled onto the other's core mid-run (halves the round-to-round
+# spread on the 2-core machine of BENCHMARKS.md). PIN=0 lets the scheduler place them.
+SERVER_PIN=()
+GEN_PIN=()
+if [ "${PIN:-1}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  SERVER_PIN=(taskset -c 0)
+  GEN_PIN=(taskset -c 1)
+fi
+
 SERVER_PID=
 cleanup() { if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi; }
 trap cleanup EXIT
@@ -40,7 +51,7 @@ case "$MODE" in
   peers)
     cargo build --release --quiet --manifest-path benches/peers/Cargo.toml --bin load_server
     # benches/peers is its own workspace: its target dir is its own unless CARGO_TARGET_DIR says.
-    "${CARGO_TARGET_DIR:-benches/peers/target}/release/load_server" 0 >"$OUT" 2>"$OUT.log" &
+    "${SERVER_PIN[@]}" "${CARGO_TARGET_DIR:-benches/peers/target}/release/load_server" 0 >"$OUT" 2>"$OUT.log" &
     SERVER_PID=$!
     for _ in $(seq 100); do grep -q '^token ' "$OUT" && break; sleep 0.1; done
     ADDR=$(sed -n 's/^addr //p' "$OUT")
@@ -55,7 +66,8 @@ case "$MODE" in
     # by one that only inserts the demo user's claims. Same handler, same middleware.
     cargo build --release --quiet --manifest-path benches/peers/Cargo.toml --bin schedule_load
     # The example logs one line per request at info: warnings only, to a file.
-    RUST_LOG=${RUST_LOG:-warn} "${CARGO_TARGET_DIR:-benches/peers/target}/release/schedule_load" \
+    RUST_LOG=${RUST_LOG:-warn} "${SERVER_PIN[@]}" \
+      "${CARGO_TARGET_DIR:-benches/peers/target}/release/schedule_load" \
       >"$OUT" 2>"$OUT.log" &
     SERVER_PID=$!
     for _ in $(seq 100); do grep -q '^token ' "$OUT" && break; sleep 0.1; done
@@ -91,26 +103,43 @@ rps() {
   # paths is what the layer does with it, not the bytes on the wire.
   local hdr=(-H "Authorization: Bearer $TOKEN")
   if [ "$GEN" = wrk ]; then
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "${hdr[@]}" "$url" |
+    "${GEN_PIN[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "${hdr[@]}" "$url" |
       awk '/^Requests\/sec:/ {print $2}'
   else
-    oha --no-tui -z "${DURATION}s" -c "$CONNECTIONS" "${hdr[@]}" "$url" |
+    "${GEN_PIN[@]}" oha --no-tui -z "${DURATION}s" -c "$CONNECTIONS" "${hdr[@]}" "$url" |
       awk '/Requests\/sec:/ {print $2}'
   fi
 }
 
 echo "generator: $GEN, ${CONNECTIONS} connections, ${DURATION}s per run, $ROUNDS alternating rounds"
-echo "server: $MODE on $ADDR, $LOAD_SERVER_THREADS worker thread(s); machine: $(nproc) CPUs"
-declare -A SUM
+echo "server: $MODE on $ADDR, $LOAD_SERVER_THREADS worker thread(s); machine: $(nproc) CPUs;" \
+  "pinned: ${SERVER_PIN[*]:-no} / ${GEN_PIN[*]:-no}"
+# Rounds alternate the order of the paths (A B C, then C B A, …) so that a drift in the machine's
+# load does not favour one path; each round's ratios are taken within that round.
+RESULTS=$(mktemp)
 for r in $(seq "$ROUNDS"); do
-  for i in "${!PATHS[@]}"; do
+  order=("${!PATHS[@]}")
+  if [ $((r % 2)) = 0 ]; then
+    order=($(printf '%s\n' "${order[@]}" | tac))
+  fi
+  for i in "${order[@]}"; do
     v=$(rps "${URLS[$i]}")
     printf 'round %d  %-34s %12s req/s\n' "$r" "${PATHS[$i]}" "$v"
-    SUM[$i]=$(awk -v a="${SUM[$i]:-0}" -v b="$v" 'BEGIN {print a + b}')
+    echo "$r $i $v" >>"$RESULTS"
   done
 done
-echo "mean over $ROUNDS rounds (ratio to ${PATHS[0]}):"
+echo "over $ROUNDS rounds: mean req/s, and the median of the per-round ratios to ${PATHS[0]}:"
 for i in "${!PATHS[@]}"; do
-  awk -v s="${SUM[$i]}" -v base="${SUM[0]}" -v n="$ROUNDS" -v p="${PATHS[$i]}" \
-    'BEGIN {printf "  %-34s %12.0f req/s  %.2fx\n", p, s / n, s / base}'
+  awk -v want="$i" -v p="${PATHS[$i]}" '
+    { v[$1, $2] = $3; rounds[$1] = 1 }
+    END {
+      n = 0; sum = 0
+      for (r in rounds) { sum += v[r, want]; ratio[++n] = v[r, want] / v[r, 0] }
+      # median of the ratios (insertion sort: a handful of rounds)
+      for (a = 2; a <= n; a++) { x = ratio[a]; b = a - 1
+        while (b > 0 && ratio[b] > x) { ratio[b + 1] = ratio[b]; b-- } ratio[b + 1] = x }
+      med = (n % 2) ? ratio[(n + 1) / 2] : (ratio[n / 2] + ratio[n / 2 + 1]) / 2
+      printf "  %-34s %12.0f req/s  %.2fx (per-round %.2f-%.2fx)\n", p, sum / n, med, ratio[1], ratio[n]
+    }' "$RESULTS"
 done
+rm -f "$RESULTS"

@@ -39,6 +39,23 @@ fn ready<F: Future>(f: F) -> F::Output {
         }
     }
 }
+async fn schedule(user: Option<axum::Extension<Access>>) -> axum::Json<serde_json::Value> {
+    let user = user.map(|axum::Extension(a)| a.user_id);
+    axum::Json(serde_json::json!({
+        "user": user,
+        "schedule": {"monday": [{"start": "00:00", "stop": "01:00", "ids": [1]}]}
+    }))
+}
+
+fn router(keys: Keys) -> axum::Router {
+    axum::Router::new()
+        .route("/open", axum::routing::get(schedule))
+        .route(
+            "/protected",
+            axum::routing::get(schedule).layer(JwtAuthLayer::<Access>::new(keys)),
+        )
+}
+
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_default();
     let n: usize = std::env::args()
@@ -90,6 +107,31 @@ fn main() {
                 req.headers_mut().insert(AUTHORIZATION, auth.clone());
                 std::hint::black_box(ready(inner.clone().oneshot(req)).unwrap());
             }
+        }
+        m if m.starts_with("router") => {
+            // The load_server's router, in process: the handler and axum, no sockets.
+            let app = router(keys);
+            let path = if m == "router-open" {
+                "/open"
+            } else {
+                "/protected"
+            };
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                for _ in 0..n {
+                    let mut req = Request::builder()
+                        .uri(path)
+                        .body(axum::body::Body::empty())
+                        .unwrap();
+                    req.headers_mut().insert(AUTHORIZATION, auth.clone());
+                    let r = app.clone().oneshot(req).await.unwrap();
+                    assert_eq!(r.status(), 200);
+                    let b = axum::body::to_bytes(r.into_body(), 4096).await.unwrap();
+                    std::hint::black_box(b);
+                }
+            });
         }
         _ => {
             let ours = JwtAuthLayer::<Access>::new(keys).layer(inner.clone());
