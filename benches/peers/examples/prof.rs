@@ -11,7 +11,7 @@
 //! Modes: `layer` (JwtAuthLayer over a trivial service, request built in the loop), `bare` (the
 //! trivial service alone, same request), `verify` (`Verifier::verify`), `jwt`
 //! (`jsonwebtoken::decode`, rust_crypto). The token is the simplejwt-shaped one of the benches.
-#![allow(missing_docs, clippy::unwrap_used)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::clone_on_copy)]
 use http::{HeaderValue, Request, header::AUTHORIZATION};
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
