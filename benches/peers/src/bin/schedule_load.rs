@@ -11,6 +11,10 @@
 //! ports, prints `protected <ip:port>`, `open <ip:port>` and `token <jwt>` (an access token of
 //! the demo user, valid for an hour), stores a one-slot schedule for that user, then serves until
 //! killed, on `LOAD_SERVER_THREADS` worker threads (default 1).
+//!
+//! `schedule_load inproc [N]` serves nothing: it sends N requests (default 200 000) through each
+//! router in process, three rounds, and prints the time per request (no sockets, no load
+//! generator: what the stack itself costs).
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
 #[path = "../../../../examples/schedule_server/domain.rs"]
@@ -84,6 +88,36 @@ async fn serve() -> Result<(), BoxError> {
     });
     let protected = app(state.clone());
     let open = app_with(state, routes::schedule_methods(inject));
+
+    // `schedule_load inproc N`: no sockets, N requests through each router in process (for
+    // profilers, and to tell the in-process cost from the end-to-end one).
+    if std::env::args().nth(1).as_deref() == Some("inproc") {
+        let n: u32 = std::env::args()
+            .nth(2)
+            .map(|n| n.parse())
+            .transpose()?
+            .unwrap_or(200_000);
+        for round in 0..3 {
+            for (name, app) in [("open", &open), ("protected", &protected)] {
+                let start = std::time::Instant::now();
+                for _ in 0..n {
+                    let req = axum::http::Request::get("/api/weekly_schedule/")
+                        .header("authorization", format!("Bearer {token}"))
+                        .extension(axum::extract::ConnectInfo(SocketAddr::from((
+                            [127, 0, 0, 1],
+                            9,
+                        ))))
+                        .body(axum::body::Body::empty())?;
+                    let res = tower::ServiceExt::oneshot(app.clone(), req).await?;
+                    assert_eq!(res.status(), 200);
+                    std::hint::black_box(axum::body::to_bytes(res.into_body(), 1 << 16).await?);
+                }
+                let ns = start.elapsed().as_nanos() / u128::from(n);
+                println!("round {round} {name}: {ns} ns/request");
+            }
+        }
+        return Ok(());
+    }
 
     let lp = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let lo = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
