@@ -111,11 +111,17 @@ rps() {
   fi
 }
 
+# The server's CPU time so far, in clock ticks (user + system, all threads), from /proc.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0; }
+TICK_US=$((1000000 / $(getconf CLK_TCK 2>/dev/null || echo 100)))
+
 echo "generator: $GEN, ${CONNECTIONS} connections, ${DURATION}s per run, $ROUNDS alternating rounds"
 echo "server: $MODE on $ADDR, $LOAD_SERVER_THREADS worker thread(s); machine: $(nproc) CPUs;" \
   "pinned: ${SERVER_PIN[*]:-no} / ${GEN_PIN[*]:-no}"
 # Rounds alternate the order of the paths (A B C, then C B A, …) so that a drift in the machine's
-# load does not favour one path; each round's ratios are taken within that round.
+# load does not favour one path; each round's ratios are taken within that round. Besides
+# requests/s, the server's CPU time per request: a slowed load generator lowers the first, not
+# the second.
 RESULTS=$(mktemp)
 for r in $(seq "$ROUNDS"); do
   order=("${!PATHS[@]}")
@@ -123,23 +129,35 @@ for r in $(seq "$ROUNDS"); do
     order=($(printf '%s\n' "${order[@]}" | tac))
   fi
   for i in "${order[@]}"; do
+    t0=$(cpu_ticks)
     v=$(rps "${URLS[$i]}")
-    printf 'round %d  %-34s %12s req/s\n' "$r" "${PATHS[$i]}" "$v"
-    echo "$r $i $v" >>"$RESULTS"
+    t1=$(cpu_ticks)
+    cpu=$(awk -v t="$((t1 - t0))" -v us="$TICK_US" -v rps="$v" -v d="$DURATION" \
+      'BEGIN {printf "%.2f", (rps > 0) ? t * us / (rps * d) : 0}')
+    printf 'round %d  %-34s %12s req/s  %6s µs server CPU/request\n' "$r" "${PATHS[$i]}" "$v" "$cpu"
+    echo "$r $i $v $cpu" >>"$RESULTS"
   done
 done
-echo "over $ROUNDS rounds: mean req/s, and the median of the per-round ratios to ${PATHS[0]}:"
+echo "over $ROUNDS rounds: mean req/s and server CPU per request; the medians of the per-round"
+echo "ratios to ${PATHS[0]} (requests/s, and requests per server CPU-second) with their ranges:"
 for i in "${!PATHS[@]}"; do
   awk -v want="$i" -v p="${PATHS[$i]}" '
-    { v[$1, $2] = $3; rounds[$1] = 1 }
+    function median(a, n,    i, j, x) {
+      for (i = 2; i <= n; i++) { x = a[i]; j = i - 1
+        while (j > 0 && a[j] > x) { a[j + 1] = a[j]; j-- } a[j + 1] = x }
+      return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    { v[$1, $2] = $3; c[$1, $2] = $4; rounds[$1] = 1 }
     END {
-      n = 0; sum = 0
-      for (r in rounds) { sum += v[r, want]; ratio[++n] = v[r, want] / v[r, 0] }
-      # median of the ratios (insertion sort: a handful of rounds)
-      for (a = 2; a <= n; a++) { x = ratio[a]; b = a - 1
-        while (b > 0 && ratio[b] > x) { ratio[b + 1] = ratio[b]; b-- } ratio[b + 1] = x }
-      med = (n % 2) ? ratio[(n + 1) / 2] : (ratio[n / 2] + ratio[n / 2 + 1]) / 2
-      printf "  %-34s %12.0f req/s  %.2fx (per-round %.2f-%.2fx)\n", p, sum / n, med, ratio[1], ratio[n]
+      n = 0; sum = 0; csum = 0
+      for (r in rounds) {
+        sum += v[r, want]; csum += c[r, want]; n++
+        ratio[n] = v[r, want] / v[r, 0]
+        eff[n] = (c[r, want] > 0) ? c[r, 0] / c[r, want] : 0
+      }
+      mr = median(ratio, n); me = median(eff, n)
+      printf "  %-34s %9.0f req/s %6.2f µs  %.2fx (%.2f-%.2f)  per CPU %.2fx (%.2f-%.2f)\n", \
+        p, sum / n, csum / n, mr, ratio[1], ratio[n], me, eff[1], eff[n]
     }' "$RESULTS"
 done
 rm -f "$RESULTS"
