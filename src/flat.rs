@@ -15,11 +15,10 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use crate::claims::{Apply, ClaimNames, Registered, Which};
-use crate::fused::{Scalar, ScalarDe};
+use crate::fused::{KeyDe, Scalar, ScalarDe};
 
 /// `C` and the registered claims of `text` if it is a flat object in the subset and everything
 /// deserialized; `None` to step aside.
@@ -300,9 +299,7 @@ impl<'a> MapAccess<'a> for FlatMap<'_, 'a, '_> {
             return Err(StepAside);
         }
         match self.0.key()? {
-            Some(key) => seed
-                .deserialize(BorrowedStrDeserializer::new(key))
-                .map(Some),
+            Some(key) => seed.deserialize(KeyDe::new(Cow::Borrowed(key))).map(Some),
             None => Ok(None),
         }
     }

@@ -18,8 +18,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use serde::Deserialize;
-use serde::de::value::BorrowedStrDeserializer;
-use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, IntoDeserializer, Visitor};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, Visitor};
 
 use crate::claims::{Apply, BorrowedStr, ClaimNames, Registered, Which};
 use crate::flat;
@@ -198,11 +197,7 @@ impl<'de, A: de::MapAccess<'de>> de::MapAccess<'de> for TeeMap<'_, 'de, '_, A> {
             return Ok(None);
         };
         self.pending = Which::of(&key, self.st.names);
-        match key {
-            Cow::Borrowed(k) => seed.deserialize(BorrowedStrDeserializer::new(k)),
-            Cow::Owned(k) => seed.deserialize(k.into_deserializer()),
-        }
-        .map(Some)
+        seed.deserialize(KeyDe::new(key)).map(Some)
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(
@@ -338,9 +333,131 @@ impl<'de, E: de::Error> ScalarDe<'de, E> {
         }
     }
 
+    /// A numeric or `bool` visit of a map key: left to serde_json (see [`KeyDe`]).
+    fn refuse<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, E> {
+        Err(E::custom("a typed map key: left to serde_json"))
+    }
+
     /// serde_json's `deserialize_seq`/`deserialize_map`/`deserialize_struct` of a scalar.
     fn not_scalar<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
         Err(self.invalid(&visitor))
+    }
+}
+
+/// serde_json's `UnitVariantAccess` over a string value.
+struct UnitVariant<'de, E>(ScalarDe<'de, E>);
+
+impl<'de, E: de::Error> de::EnumAccess<'de> for UnitVariant<'de, E> {
+    type Error = E;
+    type Variant = Self;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self), E> {
+        let value = self.0.value.clone();
+        let variant = seed.deserialize(self.0)?;
+        Ok((variant, Self(ScalarDe::new(value))))
+    }
+}
+
+impl<'de, E: de::Error> de::VariantAccess<'de> for UnitVariant<'de, E> {
+    type Error = E;
+
+    fn unit_variant(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, _seed: T) -> Result<T::Value, E> {
+        Err(E::invalid_type(
+            de::Unexpected::UnitVariant,
+            &"newtype variant",
+        ))
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, _visitor: V) -> Result<V::Value, E> {
+        Err(E::invalid_type(
+            de::Unexpected::UnitVariant,
+            &"tuple variant",
+        ))
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, E> {
+        Err(E::invalid_type(
+            de::Unexpected::UnitVariant,
+            &"struct variant",
+        ))
+    }
+}
+
+/// An object key, with the visits serde_json's `MapKey` makes: a string for most methods; the
+/// numeric and `bool` methods, which serde_json answers by parsing the key's raw text as a
+/// number or boolean, are refused (the two-pass path, plain serde_json, then decides), so a key
+/// type asking for a `u64` cannot accept `"+7"` or `"007"` here where serde_json refuses them.
+pub(crate) struct KeyDe<'de, E>(ScalarDe<'de, E>);
+
+impl<'de, E> KeyDe<'de, E> {
+    pub(crate) fn new(key: Cow<'de, str>) -> Self {
+        Self(ScalarDe::new(Scalar::Str(key)))
+    }
+}
+
+macro_rules! key_de {
+    ($using:ident: $($method:ident ( $($ty:ty),* ))*) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, $(_: $ty,)* visitor: V) -> Result<V::Value, E> {
+                self.0.$using(visitor)
+            }
+        )*
+    };
+}
+
+impl<'de, E: de::Error> Deserializer<'de> for KeyDe<'de, E> {
+    type Error = E;
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        // Map keys cannot be null.
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, E> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, E> {
+        self.0.deserialize_enum(name, variants, visitor)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        self.0.deserialize_bytes(visitor)
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        self.0.deserialize_bytes(visitor)
+    }
+
+    key_de! { refuse:
+        deserialize_bool()
+        deserialize_i8() deserialize_i16() deserialize_i32() deserialize_i64() deserialize_i128()
+        deserialize_u8() deserialize_u16() deserialize_u32() deserialize_u64() deserialize_u128()
+        deserialize_f32() deserialize_f64()
+    }
+    key_de! { deserialize_any:
+        deserialize_any() deserialize_char() deserialize_str() deserialize_string()
+        deserialize_unit() deserialize_unit_struct(&'static str) deserialize_seq()
+        deserialize_tuple(usize) deserialize_tuple_struct(&'static str, usize) deserialize_map()
+        deserialize_struct(&'static str, &'static [&'static str]) deserialize_identifier()
+        deserialize_ignored_any()
     }
 }
 
@@ -416,14 +533,12 @@ impl<'de, E: de::Error> Deserializer<'de> for ScalarDe<'de, E> {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, E> {
-        // A string is a unit variant (serde_json's `UnitVariantAccess`); anything else here is
-        // refused ("expected value").
+        // A string is a unit variant (serde_json's `UnitVariantAccess`, whose variant is read
+        // from the string *value*, so through `ScalarDe` again, not a bare string deserializer
+        // that would offer a `deserialize_u64` seed the string); anything else is refused.
+        let _ = (name, variants);
         match self.value {
-            Scalar::Str(Cow::Borrowed(s)) => {
-                BorrowedStrDeserializer::new(s).deserialize_enum(name, variants, visitor)
-            }
-            Scalar::Str(Cow::Owned(s)) => IntoDeserializer::<E>::into_deserializer(s)
-                .deserialize_enum(name, variants, visitor),
+            Scalar::Str(_) => visitor.visit_enum(UnitVariant(self)),
             _ => Err(self.invalid(&visitor)),
         }
     }
@@ -538,5 +653,136 @@ mod tests {
         ] {
             agree::<Typed>(p);
         }
+    }
+}
+
+#[cfg(test)]
+mod typed_key_tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::claims::SimpleJwtClaims;
+    use crate::fused::Path;
+
+    /// An id read with `deserialize_u64` whose visitor also takes a string and parses it (a
+    /// common "lenient id" pattern): serde_json parses a map key's raw text as a JSON number
+    /// for it, so `"+7"`, `"007"` and `" 7"` are errors there, and must not be accepted here.
+    #[derive(Debug, PartialEq, Eq, Hash)]
+    struct LenientId(u64);
+
+    impl<'de> Deserialize<'de> for LenientId {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl Visitor<'_> for V {
+                type Value = LenientId;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("an id")
+                }
+                fn visit_u64<E: de::Error>(self, v: u64) -> Result<LenientId, E> {
+                    Ok(LenientId(v))
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<LenientId, E> {
+                    v.parse().map(LenientId).map_err(E::custom)
+                }
+            }
+            d.deserialize_u64(V)
+        }
+    }
+
+    /// A unit-variant enum whose variant is read with `deserialize_u64` and a visitor that also
+    /// parses strings: serde_json reads the variant from the string value, so refuses it.
+    #[derive(Debug, PartialEq)]
+    struct Level(u64);
+
+    impl<'de> Deserialize<'de> for Level {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct E;
+            impl<'de> Visitor<'de> for E {
+                type Value = Level;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a level")
+                }
+                fn visit_enum<A: de::EnumAccess<'de>>(self, a: A) -> Result<Level, A::Error> {
+                    let (LenientId(n), v) = a.variant::<LenientId>()?;
+                    de::VariantAccess::unit_variant(v)?;
+                    Ok(Level(n))
+                }
+            }
+            d.deserialize_enum("Level", &["0", "1"], E)
+        }
+    }
+
+    fn outcome<C: DeserializeOwned + fmt::Debug>(json: &str, names: &ClaimNames) -> String {
+        match parse::<C>(json.as_bytes(), names) {
+            Fused::Both(c, _) | Fused::ClaimsOnly(c) => format!("{c:?}"),
+            Fused::Failed => "failed".to_owned(),
+        }
+    }
+
+    #[test]
+    fn typed_keys_are_not_read_more_leniently_than_serde_json() {
+        let names = ClaimNames::default();
+        // Refused by serde_json; the flat reader (first) and the serde_json pass (second, an
+        // escape sends it there) both accepted them before `KeyDe`.
+        for json in [
+            r#"{"+7":1}"#,
+            r#"{"007":1}"#,
+            r#"{"+\u0037":1}"#,
+            r#"{"exp":1,"+7":1}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<HashMap<LenientId, serde_json::Value>>(json).is_err(),
+                "{json}"
+            );
+            assert_eq!(
+                outcome::<HashMap<LenientId, serde_json::Value>>(json, &names),
+                "failed",
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn unit_variants_are_not_read_more_leniently_than_serde_json() {
+        let names = ClaimNames::default();
+        for json in [r#"{"a":"+7"}"#, r#"{"a":"0\u0030"}"#] {
+            assert!(serde_json::from_str::<HashMap<String, Level>>(json).is_err());
+            assert_eq!(
+                outcome::<HashMap<String, Level>>(json, &names),
+                "failed",
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_keys_and_unit_variants_keep_the_flat_path() {
+        let names = ClaimNames::default();
+        // What serde_json accepts still reads (the typed key through the fallback).
+        assert_eq!(
+            serde_json::from_str::<HashMap<LenientId, u8>>(r#"{"7":1}"#).ok(),
+            Some(HashMap::from([(LenientId(7), 1)]))
+        );
+        // Plain string keys and unit variants keep the flat path.
+        let p = br#"{"token_type":"access","exp":1,"jti":"x","user_id":"1","k":"v"}"#;
+        assert_eq!(parse_traced::<SimpleJwtClaims>(p, &names).1, Path::Flat);
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Typed {
+            token_type: Kind,
+        }
+        #[derive(Debug, Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        enum Kind {
+            Access,
+        }
+        assert_eq!(
+            parse_traced::<Typed>(br#"{"token_type":"access"}"#, &names).1,
+            Path::Flat
+        );
+        assert!(matches!(
+            parse::<Typed>(br#"{"token_type":"access"}"#, &names),
+            Fused::Both(..)
+        ));
     }
 }
