@@ -369,3 +369,132 @@ fn named_edge_cases() {
         );
     }
 }
+
+/// A token whose payload segment is `seg` verbatim (any text, valid base64url or not), signed.
+fn signed_segment(seg: &str) -> String {
+    let input = format!("{}.{seg}", b64(HS256_HEADER));
+    let sig = hmac("HS256", SECRET.as_bytes(), input.as_bytes());
+    format!("{input}.{}", b64(sig))
+}
+
+/// Signed payload segments of every length across the stack-buffer tiers (256 and 1 024
+/// decoded bytes, then the heap), valid or not: `Malformed` exactly where the `base64` crate's
+/// strict `URL_SAFE_NO_PAD` refuses the segment, otherwise what the decoded bytes give; never a
+/// panic (base64-simd asserts its output is long enough).
+#[test]
+fn payload_segments_of_every_length_decode_as_the_base64_crate_does() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    let v = ref_verifier().any_token_type().require_user_id(false);
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let base = access_payload();
+    let mut whole = 0;
+    for len in (0usize..=1_420).chain([2_000, 4_000, 5_457, 5_458, 5_459]) {
+        // A valid-JSON payload padded to `len` segment characters where possible, then
+        // spoiled in several ways.
+        let pad = (len * 3 / 4).saturating_sub(base.len() + 8);
+        let json = format!(r#"{},"p":"{}"}}"#, &base[..base.len() - 1], "x".repeat(pad));
+        let mut seg = b64(&json);
+        seg.truncate(len);
+        let mut spoiled = vec![seg.clone()];
+        if let Some(last) = seg.len().checked_sub(1) {
+            for c in [b'=', b'+', b'/', b' ', b'.', 0xc3] {
+                let mut s = seg.clone().into_bytes();
+                s[last] = c;
+                if c == 0xc3 {
+                    s.push(0xa9);
+                }
+                spoiled.push(String::from_utf8(s).expect("utf8"));
+            }
+            // Non-canonical trailing bits in the last character.
+            let mut s = seg.clone().into_bytes();
+            let i = alphabet.iter().position(|a| *a == s[last]).expect("b64");
+            s[last] = alphabet[i ^ 1];
+            spoiled.push(String::from_utf8(s).expect("ascii"));
+        }
+        spoiled.push(format!("{seg}=="));
+        for s in spoiled {
+            let got = v
+                .verify::<Value>(&signed_segment(&s))
+                .map(|g| g.claims)
+                .map_err(|e| e.kind());
+            match URL_SAFE_NO_PAD.decode(&s) {
+                Err(_) => assert_eq!(got, Err(AuthErrorKind::Malformed), "len {len}: {s:?}"),
+                Ok(bytes) if bytes.is_empty() => {
+                    assert_eq!(got, Err(AuthErrorKind::Malformed), "len {len}")
+                }
+                Ok(bytes) => {
+                    let want = v
+                        .verify::<Value>(&forge_raw(
+                            HS256_HEADER.as_bytes(),
+                            &bytes,
+                            "HS256",
+                            SECRET.as_bytes(),
+                        ))
+                        .map(|g| g.claims)
+                        .map_err(|e| e.kind());
+                    assert_eq!(got, want, "len {len}");
+                    if bytes == json.as_bytes() {
+                        assert!(got.is_ok(), "len {len}: {got:?}");
+                        whole += 1;
+                    }
+                }
+            }
+        }
+    }
+    // The whole padded payload verified at most lengths (every tier and both sides of each).
+    assert!(whole > 1_200, "{whole}");
+}
+
+/// HS384 and HS512 tags: only the exact base64url length of the tag verifies; one character
+/// more or less, padding, or a tag of another HMAC size is a bad signature, never a panic.
+#[test]
+fn hmac_signatures_of_every_length_are_checked_before_decoding() {
+    for (alg, tag_len) in [("HS256", 32), ("HS384", 48), ("HS512", 64)] {
+        let secret = [7u8; 64];
+        let alg_enum = match alg {
+            "HS256" => tower_jwt_auth::Algorithm::HS256,
+            "HS384" => tower_jwt_auth::Algorithm::HS384,
+            _ => tower_jwt_auth::Algorithm::HS512,
+        };
+        let keys =
+            tower_jwt_auth::Keys::new(tower_jwt_auth::Key::hmac(alg_enum, secret).expect("key"));
+        let v = Verifier::new(keys).clock(tower_jwt_auth::Clock::fixed(T_IAT));
+        let header = format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#);
+        let input = format!("{}.{}", b64(&header), b64(access_payload()));
+        let tag = hmac(alg, &secret, input.as_bytes());
+        assert_eq!(tag.len(), tag_len);
+        let good = b64(&tag);
+        assert!(
+            v.verify::<Value>(&format!("{input}.{good}")).is_ok(),
+            "{alg}"
+        );
+        for n in 0..=130 {
+            let sig: String = good.chars().cycle().take(n).collect();
+            let got = v.verify::<Value>(&format!("{input}.{sig}")).map(|_| ());
+            if sig == good {
+                assert_eq!(got, Ok(()));
+            } else {
+                assert_eq!(
+                    got.map_err(|e| e.kind()),
+                    Err(AuthErrorKind::BadSignature),
+                    "{alg}, {n} characters"
+                );
+            }
+        }
+        for sig in [
+            format!("{good}="),
+            format!("{good}=="),
+            b64(&tag[..tag_len - 1]),
+        ] {
+            assert_eq!(
+                v.verify::<Value>(&format!("{input}.{sig}"))
+                    .map(|_| ())
+                    .map_err(|e| e.kind()),
+                Err(AuthErrorKind::BadSignature),
+                "{alg}: {sig}"
+            );
+        }
+    }
+}
