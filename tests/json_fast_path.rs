@@ -114,8 +114,11 @@ where
         "{}",
         shown
     );
-    let json: Value =
-        serde_json::from_slice(payload).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    // serde_json skips what a struct ignores without range or surrogate checks (a 400-digit
+    // number, `"\ud800"`), so `C` may read a payload that `Value` refuses.
+    let Ok(json) = serde_json::from_slice::<Value>(payload) else {
+        return Ok(true);
+    };
     prop_assert!(json.is_object(), "{}", shown);
     if json["exp"].is_i64() {
         prop_assert_eq!(Some(meta.exp), json["exp"].as_i64(), "{}", shown);
