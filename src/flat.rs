@@ -17,8 +17,8 @@ use std::fmt;
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
-use crate::claims::{Apply, ClaimNames, Registered, Which};
-use crate::fused::{KeyDe, Scalar, ScalarDe};
+use crate::claims::{ClaimNames, Registered, Which};
+use crate::fused::{KeyDe, Scalar, ScalarDe, record_and_replay};
 
 /// `C` and the registered claims of `text` if it is a flat object in the subset and everything
 /// deserialized; `None` to step aside.
@@ -310,14 +310,10 @@ impl<'a> MapAccess<'a> for FlatMap<'_, 'a, '_> {
         };
         let value = self.0.scalar()?;
         self.0.state = State::AfterValue;
-        if let Some(which) = which {
-            Apply {
-                r: &mut self.0.reg,
-                which,
-            }
-            .deserialize(ScalarDe::<StepAside>::new(value.clone()))?;
+        match which {
+            Some(which) => record_and_replay(&mut self.0.reg, which, value, seed),
+            None => seed.deserialize(ScalarDe::new(value)),
         }
-        seed.deserialize(ScalarDe::new(value))
     }
 }
 

@@ -208,12 +208,7 @@ impl<'de, A: de::MapAccess<'de>> de::MapAccess<'de> for TeeMap<'_, 'de, '_, A> {
             None => self.map.next_value_seed(seed),
             Some(which) => {
                 let value: Scalar<'de> = self.map.next_value()?;
-                Apply {
-                    r: &mut self.st.reg,
-                    which,
-                }
-                .deserialize(ScalarDe::<A::Error>::new(value.clone()))?;
-                seed.deserialize(ScalarDe::new(value))
+                record_and_replay(&mut self.st.reg, which, value, seed)
             }
         }
     }
@@ -221,6 +216,18 @@ impl<'de, A: de::MapAccess<'de>> de::MapAccess<'de> for TeeMap<'_, 'de, '_, A> {
     fn size_hint(&self) -> Option<usize> {
         self.map.size_hint()
     }
+}
+
+/// The one step both fused readers take for a registered claim's value: record it in `reg` with
+/// the registered-claim rules ([`Apply`]), then replay it to `C`'s `seed`.
+pub(crate) fn record_and_replay<'de, S: DeserializeSeed<'de>, E: de::Error>(
+    reg: &mut Registered<'de>,
+    which: Which,
+    value: Scalar<'de>,
+    seed: S,
+) -> Result<S::Value, E> {
+    Apply { r: reg, which }.deserialize(ScalarDe::<E>::new(value.clone()))?;
+    seed.deserialize(ScalarDe::new(value))
 }
 
 /// A JSON scalar as serde_json's `deserialize_any` reports it. Arrays and objects are refused
