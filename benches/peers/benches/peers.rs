@@ -5,14 +5,11 @@
 //! verification as the floor for RS/PS/ES/EdDSA.
 //!
 //! `cd benches/peers && cargo bench` (see BENCHMARKS.md).
-#![allow(missing_docs, clippy::unwrap_used)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::clone_on_copy)]
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use aws_lc_rs::signature::{self as awslc, VerificationAlgorithm};
@@ -23,39 +20,13 @@ use jwt_authorizer::IntoLayer as _;
 use serde::{Deserialize, Serialize};
 use tower::{Layer, ServiceExt, service_fn};
 use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key, Keys, TokenCache, Verifier};
-
-const SECRET: &[u8] = b"bench-only-secret-not-for-production-use-0123456789abcdef0123456";
-const JTI: &str = "0dbd3733a1a44c6c8a8e0d0b4b0e7c1f";
-
-/// The claims of a simplejwt access token, in simplejwt's order.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Access {
-    pub token_type: String,
-    pub exp: i64,
-    pub iat: i64,
-    pub jti: String,
-    pub user_id: String,
-}
+use tower_jwt_auth_peers::{Access, SECRET, access, ready};
 
 /// jwt-simple's custom part (it parses `exp`, `iat`, `jti` itself).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SimpleCustom {
     pub token_type: String,
     pub user_id: String,
-}
-
-fn access() -> Access {
-    let iat = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    Access {
-        token_type: "access".into(),
-        exp: iat + 86_400,
-        iat,
-        jti: JTI.into(),
-        user_id: "1".into(),
-    }
 }
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -68,18 +39,6 @@ fn jwt_validation(alg: jsonwebtoken::Algorithm) -> jsonwebtoken::Validation {
     v.leeway = 0;
     v.set_required_spec_claims(&["exp"]);
     v
-}
-
-/// Polls a future to completion with a no-op waker; every future here finishes without waiting.
-fn ready<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    for _ in 0..16 {
-        if let Poll::Ready(out) = f.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
-    panic!("the future waited")
 }
 
 fn bearer(token: &str) -> HeaderValue {

@@ -6,19 +6,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use serde::{Deserialize, Serialize};
 use tower_jwt_auth::{Algorithm, Key, Keys};
-
-const SECRET: &[u8] = b"bench-only-secret-not-for-production-use-0123456789abcdef0123456";
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Access {
-    pub token_type: String,
-    pub exp: i64,
-    pub iat: i64,
-    pub jti: String,
-    pub user_id: String,
-}
+use tower_jwt_auth_peers::{Access, SECRET, access};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -28,17 +17,7 @@ fn bench(c: &mut Criterion) {
     jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER
         .install_default()
         .ok();
-    let iat = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let claims = Access {
-        token_type: "access".into(),
-        exp: iat + 86_400,
-        iat,
-        jti: "0dbd3733a1a44c6c8a8e0d0b4b0e7c1f".into(),
-        user_id: "1".into(),
-    };
+    let claims = access();
     let cases = [
         (
             "HS256",

@@ -10,51 +10,15 @@
 //!
 //! Modes: `layer` (JwtAuthLayer over a trivial service, request built in the loop), `bare` (the
 //! trivial service alone, same request), `verify` (`Verifier::verify`), `jwt`
-//! (`jsonwebtoken::decode`, rust_crypto). The token is the simplejwt-shaped one of the benches.
+//! (`jsonwebtoken::decode`, rust_crypto), `router-open` / `router-protected` (the load server's
+//! router in process). The token is the simplejwt-shaped one of the benches.
 #![allow(missing_docs, clippy::unwrap_used, clippy::clone_on_copy)]
-use http::{HeaderValue, Request, header::AUTHORIZATION};
-use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+
+use http::{HeaderValue, Request, header::AUTHORIZATION};
 use tower::{Layer, ServiceExt, service_fn};
 use tower_jwt_auth::{JwtAuthLayer, Keys, Verifier};
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Access {
-    pub token_type: String,
-    pub exp: i64,
-    pub iat: i64,
-    pub jti: String,
-    pub user_id: String,
-}
-const SECRET: &[u8] = b"bench-only-secret-not-for-production-use-0123456789abcdef0123456";
-fn ready<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(o) = f.as_mut().poll(&mut cx) {
-            return o;
-        }
-    }
-}
-async fn schedule(user: Option<axum::Extension<Access>>) -> axum::Json<serde_json::Value> {
-    let user = user.map(|axum::Extension(a)| a.user_id);
-    axum::Json(serde_json::json!({
-        "user": user,
-        "schedule": {"monday": [{"start": "00:00", "stop": "01:00", "ids": [1]}]}
-    }))
-}
-
-fn router(keys: Keys) -> axum::Router {
-    axum::Router::new()
-        .route("/open", axum::routing::get(schedule))
-        .route(
-            "/protected",
-            axum::routing::get(schedule).layer(JwtAuthLayer::<Access>::new(keys)),
-        )
-}
+use tower_jwt_auth_peers::{Access, SECRET, access, ready, router};
 
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_default();
@@ -62,20 +26,8 @@ fn main() {
         .nth(2)
         .map(|s| s.parse().unwrap())
         .unwrap_or(5_000_000);
-    let iat = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
     let keys = Keys::hs256(SECRET).unwrap();
-    let token = keys
-        .encode(&Access {
-            token_type: "access".into(),
-            exp: iat + 86400,
-            iat,
-            jti: "0dbd3733a1a44c6c8a8e0d0b4b0e7c1f".into(),
-            user_id: "1".into(),
-        })
-        .unwrap();
+    let token = keys.encode(&access()).unwrap();
     let auth =
         HeaderValue::from_maybe_shared(bytes::Bytes::from(format!("Bearer {token}"))).unwrap();
     let inner = service_fn(|_req: Request<()>| async {
