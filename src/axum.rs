@@ -25,7 +25,7 @@ use http::request::Parts;
 
 use crate::error::AuthError;
 use crate::layer::Anonymous;
-use crate::response::{AuthErrorResponder, DefaultResponder};
+use crate::layer::{AuthErrorResponder, DefaultResponder};
 
 /// Extracts the claims that [`JwtAuthLayer`](crate::JwtAuthLayer) verified.
 ///

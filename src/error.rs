@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use http::StatusCode;
 
-use crate::claims::TokenType;
+use crate::verify::claims::TokenType;
 
 /// Why a request or a token was rejected.
 ///

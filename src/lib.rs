@@ -10,6 +10,24 @@
 //! ([`Verifier::verify`]) shared by the layer and the token services; the layer never awaits and
 //! never boxes.
 //!
+//! # Modules
+//!
+//! In the order a request meets them:
+//!
+//! * [`verify`]: the pure core, token → claims or a typed [`AuthError`]: the segments, the
+//!   header and its [`Keys`], the registered claims and their checks, the payload decoding.
+//! * [`layer`]: the tower glue, [`JwtAuthLayer`] → [`JwtAuth`] → [`future::ResponseFuture`],
+//!   with bearer extraction, the [`TokenCache`], the rejection responders and [`AuthCheck`].
+//! * `token` (feature `token`): simplejwt's obtain, refresh, verify and blacklist endpoints as
+//!   tower services.
+//! * `store` (feature `token`): the user and revocation stores behind traits, in memory or in
+//!   files.
+//! * `password` (feature `token`): argon2id hashing; Django's hashes verified and upgraded.
+//! * `Claims` (feature `axum`): the axum extractor for the claims the layer verified.
+//!
+//! Errors ([`AuthError`], [`AuthErrorKind`], [`ConfigError`]) sit at the root; every public type
+//! is re-exported there too.
+//!
 //! # Example
 //!
 //! ```
@@ -78,18 +96,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
-mod bearer;
-mod body;
-pub mod cache;
-mod check;
-mod claims;
 mod error;
-mod flat;
-mod fused;
-pub mod future;
-mod keys;
-mod layer;
-mod response;
+pub mod layer;
 pub mod verify;
 
 #[cfg(feature = "token")]
@@ -98,7 +106,6 @@ pub mod password;
 #[cfg(feature = "token")]
 #[cfg_attr(docsrs, doc(cfg(feature = "token")))]
 pub mod store;
-
 #[cfg(feature = "token")]
 #[cfg_attr(docsrs, doc(cfg(feature = "token")))]
 pub mod token;
@@ -107,19 +114,24 @@ pub mod token;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 mod axum;
 
+/// The verified-token cache (also at [`layer::cache`]).
+pub use crate::layer::cache;
+/// The layer's response futures (also at [`layer::future`]).
+pub use crate::layer::future;
+
 #[cfg(feature = "axum")]
 pub use crate::axum::{Claims, MissingClaims};
-#[doc(hidden)]
-pub use crate::bearer::bearer_token;
-pub use crate::body::ResponseBody;
-pub use crate::cache::{RevocationCheck, TokenCache};
-pub use crate::check::{AuthCheck, NoCheck, WithCheck};
-pub use crate::claims::{SimpleJwtClaims, TokenType, UserId};
 pub use crate::error::{AuthError, AuthErrorKind, ConfigError};
-pub use crate::keys::{Algorithm, Key, Keys};
-pub use crate::layer::{Anonymous, JwtAuth, JwtAuthLayer};
-pub use crate::response::{AuthErrorResponder, DefaultResponder, json_body};
-pub use crate::verify::{Clock, Verified, Verifier};
+#[doc(hidden)]
+pub use crate::layer::bearer::bearer_token;
+pub use crate::layer::{
+    Anonymous, AuthCheck, AuthErrorResponder, DefaultResponder, JwtAuth, JwtAuthLayer, NoCheck,
+    ResponseBody, TokenCache, WithCheck, json_body,
+};
+pub use crate::verify::{
+    Algorithm, Clock, Key, Keys, RevocationCheck, SimpleJwtClaims, TokenType, UserId, Verified,
+    Verifier,
+};
 
 #[cfg(feature = "token")]
 pub use crate::token::{

@@ -13,9 +13,9 @@ use fs4::fs_std::FileExt;
 use super::revocation::{Change, RevState, check_jti};
 use super::users::{UserFile, Users};
 use super::{RevocationStore, Rotation, StoreError, User, UserStore};
-use crate::claims::UserId;
 use crate::password::PasswordHasher;
 use crate::verify::Clock;
+use crate::verify::UserId;
 
 /// The largest user file read (64 MiB); a larger one is refused as corrupt.
 const MAX_USER_FILE_SIZE: u64 = 64 * 1024 * 1024;

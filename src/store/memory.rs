@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, Rw
 use super::revocation::{RevState, check_jti};
 use super::users::Users;
 use super::{RevocationStore, Rotation, StoreError, User, UserStore};
-use crate::claims::UserId;
 use crate::password::PasswordHasher;
 use crate::verify::Clock;
+use crate::verify::UserId;
 
 /// Users kept in memory (lost at exit): for tests, demos, and users loaded from elsewhere.
 ///

@@ -36,8 +36,8 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
-use crate::claims::UserId;
 use crate::password::PasswordError;
+use crate::verify::UserId;
 
 mod file;
 mod memory;

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::{StoreError, User};
-use crate::claims::UserId;
 use crate::password::PasswordHasher;
+use crate::verify::UserId;
 
 /// Django's `username` is a `CharField(max_length=150)`.
 pub(crate) const MAX_USERNAME_LEN: usize = 150;

@@ -9,9 +9,9 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use crate::error::ConfigError;
-use crate::keys::Keys;
 use crate::store::User;
 use crate::verify::Clock;
+use crate::verify::Keys;
 
 /// Claims a custom claim can never set: the issuer owns them.
 const RESERVED: &[&str] = &[

@@ -18,9 +18,9 @@ use super::parse::{self, ParseFailure};
 use super::reply::{self, TokenResponse};
 use super::throttle::{ClientAddr, Throttle};
 use super::{TokenSettings, VerifyBlacklist};
-use crate::claims::TokenType;
 use crate::error::{AuthError, AuthErrorKind, ConfigError};
 use crate::store::{RevocationStore, Rotation, StoreError, UserStore};
+use crate::verify::TokenType;
 use crate::verify::Verifier;
 
 /// The boxed future of the token services.
@@ -412,7 +412,7 @@ fn blacklisted<U, R>(s: &Shared<U, R>) -> TokenResponse {
 /// The user named by a refresh or sliding token must exist and be active.
 async fn check_user<U: UserStore, R>(
     s: &Shared<U, R>,
-    user_id: Option<&crate::claims::UserId>,
+    user_id: Option<&crate::verify::UserId>,
 ) -> Result<(), TokenResponse> {
     let Some(id) = user_id else {
         return Err(reply::token_error(

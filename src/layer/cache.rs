@@ -1,5 +1,6 @@
-//! An opt-in cache of verified tokens, and the synchronous revocation hook it (and every
-//! verification) consults.
+//! An opt-in cache of verified tokens for the layer ([`JwtAuthLayer::cache`]).
+//!
+//! [`JwtAuthLayer::cache`]: crate::JwtAuthLayer::cache
 //!
 //! A token that is presented again (a client calling an API several times with one access token)
 //! is answered from memory: no base64, no MAC or signature, no JSON. What is still checked on
@@ -47,40 +48,8 @@ use serde::de::DeserializeOwned;
 use crate::error::{AuthError, AuthErrorKind};
 use crate::verify::{Verified, Verifier};
 
-/// A synchronous revocation check, consulted by [`Verifier`] on every verification that carries
-/// a `jti` (configure it with [`Verifier::revocation`]) and by [`TokenCache`] on every hit.
-///
-/// It must be fast and must not block: keep the revoked ids in memory (a `HashSet` behind a lock,
-/// refreshed from your store). Implemented for closures `Fn(&str) -> bool`.
-///
-/// ```
-/// use std::collections::HashSet;
-/// use std::sync::{Arc, RwLock};
-/// use tower_jwt_auth::{Keys, Verifier};
-///
-/// let revoked: Arc<RwLock<HashSet<String>>> = Arc::default();
-/// let r = Arc::clone(&revoked);
-/// let verifier = Verifier::new(Keys::hs256([7u8; 32])?).revocation(move |jti: &str| {
-///     r.read().map(|set| set.contains(jti)).unwrap_or(true) // a poisoned lock fails closed
-/// });
-/// revoked.write().unwrap().insert("0dbd3733a1a44c6c8a8e0d0b4b0e7c1f".into());
-/// # let _ = verifier;
-/// # Ok::<(), tower_jwt_auth::ConfigError>(())
-/// ```
-pub trait RevocationCheck: Send + Sync + 'static {
-    /// Whether the token with this `jti` is revoked.
-    fn is_revoked(&self, jti: &str) -> bool;
-}
-
-impl<F> RevocationCheck for F
-where
-    F: Fn(&str) -> bool + Send + Sync + 'static,
-{
-    #[inline]
-    fn is_revoked(&self, jti: &str) -> bool {
-        self(jti)
-    }
-}
+/// Re-exported here, where it lived before it moved to [`crate::verify`].
+pub use crate::verify::RevocationCheck;
 
 /// An identity hasher for keys that are already keyed hashes.
 #[derive(Default)]
@@ -312,9 +281,9 @@ mod tests {
     use std::sync::atomic::{AtomicI64, Ordering};
 
     use super::*;
-    use crate::claims::SimpleJwtClaims;
-    use crate::keys::Keys;
     use crate::verify::Clock;
+    use crate::verify::Keys;
+    use crate::verify::SimpleJwtClaims;
 
     const SECRET: &[u8] = b"cache-test-secret-of-at-least-32-bytes!!";
     const T0: i64 = 1_795_655_419;

@@ -1003,34 +1003,34 @@ mod tests {
             (
                 Key::rsa_pem(
                     Algorithm::RS256,
-                    include_bytes!("../benches/fixtures/rsa_public.pem"),
+                    include_bytes!("../../benches/fixtures/rsa_public.pem"),
                 ),
-                &include_bytes!("../benches/fixtures/rsa_private.pem")[..],
+                &include_bytes!("../../benches/fixtures/rsa_private.pem")[..],
             ),
             (
                 Key::rsa_pem(
                     Algorithm::PS256,
-                    include_bytes!("../benches/fixtures/rsa_public.pem"),
+                    include_bytes!("../../benches/fixtures/rsa_public.pem"),
                 ),
-                &include_bytes!("../benches/fixtures/rsa_private.pem")[..],
+                &include_bytes!("../../benches/fixtures/rsa_private.pem")[..],
             ),
             (
                 Key::ec_pem(
                     Algorithm::ES256,
-                    include_bytes!("../benches/fixtures/ec256_public.pem"),
+                    include_bytes!("../../benches/fixtures/ec256_public.pem"),
                 ),
-                &include_bytes!("../benches/fixtures/ec256_private.pem")[..],
+                &include_bytes!("../../benches/fixtures/ec256_private.pem")[..],
             ),
             (
                 Key::ec_pem(
                     Algorithm::ES384,
-                    include_bytes!("../benches/fixtures/ec384_public.pem"),
+                    include_bytes!("../../benches/fixtures/ec384_public.pem"),
                 ),
-                &include_bytes!("../benches/fixtures/ec384_private.pem")[..],
+                &include_bytes!("../../benches/fixtures/ec384_private.pem")[..],
             ),
             (
-                Key::ed_pem(include_bytes!("../benches/fixtures/ed25519_public.pem")),
-                &include_bytes!("../benches/fixtures/ed25519_private.pem")[..],
+                Key::ed_pem(include_bytes!("../../benches/fixtures/ed25519_public.pem")),
+                &include_bytes!("../../benches/fixtures/ed25519_private.pem")[..],
             ),
         ];
         for (key, private) in cases {
@@ -1068,7 +1068,7 @@ mod tests {
         assert!(
             Key::ec_pem(
                 Algorithm::ES256,
-                include_bytes!("../benches/fixtures/ec384_public.pem"),
+                include_bytes!("../../benches/fixtures/ec384_public.pem"),
             )
             .is_err()
         );

@@ -220,7 +220,7 @@ fn grpc_percent_encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claims::TokenType;
+    use crate::verify::TokenType;
     use std::sync::Arc;
 
     #[test]

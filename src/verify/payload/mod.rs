@@ -4,7 +4,7 @@
 //! registered-claims pass ([`Apply`]), and replays it to `C`.
 //!
 //! The common payload shape (one flat object of plain strings, booleans, `null` and non-negative
-//! integers) is read first by the hand-written reader of [`crate::flat`], which feeds `C` and
+//! integers) is read first by the hand-written reader of [`flat`], which feeds `C` and
 //! the same [`Apply`] through the same [`ScalarDe`] replay and steps aside to the serde_json pass
 //! below on anything else.
 //!
@@ -13,15 +13,17 @@
 //! did not read the top-level object through the wrapper, the verifier falls back to the
 //! two-pass path, whose errors are the reference.
 
-use std::borrow::Cow;
 use std::fmt;
-use std::marker::PhantomData;
 
-use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, Visitor};
 
-use crate::claims::{Apply, BorrowedStr, ClaimNames, Registered, Which};
-use crate::flat;
+mod flat;
+#[cfg(test)]
+mod flat_tests;
+mod scalar;
+
+use self::scalar::{KeyDe, Scalar, record_and_replay};
+use crate::verify::registered::{BorrowedStr, ClaimNames, Registered, Which};
 
 /// What the fused pass produced (a short-lived value; its size does not matter).
 #[allow(clippy::large_enum_variant)]
@@ -46,7 +48,7 @@ pub(crate) fn parse<'a, C: DeserializeOwned>(
 /// pass silently).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Path {
-    /// The flat-object reader of [`crate::flat`].
+    /// The flat-object reader of [`flat`].
     Flat,
     /// serde_json through [`Tee`].
     Serde,
@@ -218,373 +220,13 @@ impl<'de, A: de::MapAccess<'de>> de::MapAccess<'de> for TeeMap<'_, 'de, '_, A> {
     }
 }
 
-/// The one step both fused readers take for a registered claim's value: record it in `reg` with
-/// the registered-claim rules ([`Apply`]), then replay it to `C`'s `seed`.
-pub(crate) fn record_and_replay<'de, S: DeserializeSeed<'de>, E: de::Error>(
-    reg: &mut Registered<'de>,
-    which: Which,
-    value: Scalar<'de>,
-    seed: S,
-) -> Result<S::Value, E> {
-    Apply { r: reg, which }.deserialize(ScalarDe::<E>::new(value.clone()))?;
-    seed.deserialize(ScalarDe::new(value))
-}
-
-/// A JSON scalar as serde_json's `deserialize_any` reports it. Arrays and objects are refused
-/// (the two-pass path handles them).
-#[derive(Clone)]
-pub(crate) enum Scalar<'de> {
-    Null,
-    Bool(bool),
-    I64(i64),
-    U64(u64),
-    F64(f64),
-    Str(Cow<'de, str>),
-}
-
-impl<'de> Deserialize<'de> for Scalar<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Scalar<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON scalar")
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Scalar::Null)
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(Scalar::Bool(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Scalar::I64(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Scalar::U64(v))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Scalar::F64(v))
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// Replays a [`Scalar`] with the visits serde_json's `Deserializer` would make for it, method by
-/// method: what serde_json refuses for such a value (`deserialize_bool` of a string,
-/// `deserialize_str` of a number, `deserialize_seq` of anything here, …) is refused here too,
-/// so a visitor that would accept more than serde_json offers it cannot succeed where
-/// serde_json fails.
-pub(crate) struct ScalarDe<'de, E> {
-    value: Scalar<'de>,
-    _error: PhantomData<E>,
-}
-
-impl<'de, E> ScalarDe<'de, E> {
-    pub(crate) fn new(value: Scalar<'de>) -> Self {
-        Self {
-            value,
-            _error: PhantomData,
-        }
-    }
-}
-
-impl<'de, E: de::Error> ScalarDe<'de, E> {
-    fn unexpected(&self) -> de::Unexpected<'_> {
-        match &self.value {
-            Scalar::Null => de::Unexpected::Unit,
-            Scalar::Bool(b) => de::Unexpected::Bool(*b),
-            Scalar::I64(i) => de::Unexpected::Signed(*i),
-            Scalar::U64(u) => de::Unexpected::Unsigned(*u),
-            Scalar::F64(f) => de::Unexpected::Float(*f),
-            Scalar::Str(s) => de::Unexpected::Str(s),
-        }
-    }
-
-    /// serde_json's `peek_invalid_type`: the value is not of the kind asked for.
-    fn invalid<V: Visitor<'de>>(&self, visitor: &V) -> E {
-        E::invalid_type(self.unexpected(), visitor)
-    }
-
-    /// serde_json's `deserialize_number`: numbers as `deserialize_any`, nothing else.
-    fn number<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        match self.value {
-            Scalar::I64(_) | Scalar::U64(_) | Scalar::F64(_) => self.deserialize_any(visitor),
-            _ => Err(self.invalid(&visitor)),
-        }
-    }
-
-    /// serde_json's `deserialize_str`.
-    fn string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        match self.value {
-            Scalar::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
-            Scalar::Str(Cow::Owned(s)) => visitor.visit_str(&s),
-            _ => Err(self.invalid(&visitor)),
-        }
-    }
-
-    /// serde_json's `deserialize_unit`.
-    fn unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        match self.value {
-            Scalar::Null => visitor.visit_unit(),
-            _ => Err(self.invalid(&visitor)),
-        }
-    }
-
-    /// A numeric or `bool` visit of a map key: left to serde_json (see [`KeyDe`]).
-    fn refuse<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, E> {
-        Err(E::custom("a typed map key: left to serde_json"))
-    }
-
-    /// serde_json's `deserialize_seq`/`deserialize_map`/`deserialize_struct` of a scalar.
-    fn not_scalar<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        Err(self.invalid(&visitor))
-    }
-}
-
-/// serde_json's `UnitVariantAccess` over a string value.
-struct UnitVariant<'de, E>(ScalarDe<'de, E>);
-
-impl<'de, E: de::Error> de::EnumAccess<'de> for UnitVariant<'de, E> {
-    type Error = E;
-    type Variant = Self;
-
-    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self), E> {
-        let value = self.0.value.clone();
-        let variant = seed.deserialize(self.0)?;
-        Ok((variant, Self(ScalarDe::new(value))))
-    }
-}
-
-impl<'de, E: de::Error> de::VariantAccess<'de> for UnitVariant<'de, E> {
-    type Error = E;
-
-    fn unit_variant(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, _seed: T) -> Result<T::Value, E> {
-        Err(E::invalid_type(
-            de::Unexpected::UnitVariant,
-            &"newtype variant",
-        ))
-    }
-
-    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, _visitor: V) -> Result<V::Value, E> {
-        Err(E::invalid_type(
-            de::Unexpected::UnitVariant,
-            &"tuple variant",
-        ))
-    }
-
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        _fields: &'static [&'static str],
-        _visitor: V,
-    ) -> Result<V::Value, E> {
-        Err(E::invalid_type(
-            de::Unexpected::UnitVariant,
-            &"struct variant",
-        ))
-    }
-}
-
-/// An object key, with the visits serde_json's `MapKey` makes: a string for most methods; the
-/// numeric and `bool` methods, which serde_json answers by parsing the key's raw text as a
-/// number or boolean, are refused (the two-pass path, plain serde_json, then decides), so a key
-/// type asking for a `u64` cannot accept `"+7"` or `"007"` here where serde_json refuses them.
-pub(crate) struct KeyDe<'de, E>(ScalarDe<'de, E>);
-
-impl<'de, E> KeyDe<'de, E> {
-    pub(crate) fn new(key: Cow<'de, str>) -> Self {
-        Self(ScalarDe::new(Scalar::Str(key)))
-    }
-}
-
-macro_rules! key_de {
-    ($using:ident: $($method:ident ( $($ty:ty),* ))*) => {
-        $(
-            fn $method<V: Visitor<'de>>(self, $(_: $ty,)* visitor: V) -> Result<V::Value, E> {
-                self.0.$using(visitor)
-            }
-        )*
-    };
-}
-
-impl<'de, E: de::Error> Deserializer<'de> for KeyDe<'de, E> {
-    type Error = E;
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        // Map keys cannot be null.
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, E> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, E> {
-        self.0.deserialize_enum(name, variants, visitor)
-    }
-
-    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        self.0.deserialize_bytes(visitor)
-    }
-
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        self.0.deserialize_bytes(visitor)
-    }
-
-    key_de! { refuse:
-        deserialize_bool()
-        deserialize_i8() deserialize_i16() deserialize_i32() deserialize_i64() deserialize_i128()
-        deserialize_u8() deserialize_u16() deserialize_u32() deserialize_u64() deserialize_u128()
-        deserialize_f32() deserialize_f64()
-    }
-    key_de! { deserialize_any:
-        deserialize_any() deserialize_char() deserialize_str() deserialize_string()
-        deserialize_unit() deserialize_unit_struct(&'static str) deserialize_seq()
-        deserialize_tuple(usize) deserialize_tuple_struct(&'static str, usize) deserialize_map()
-        deserialize_struct(&'static str, &'static [&'static str]) deserialize_identifier()
-        deserialize_ignored_any()
-    }
-}
-
-macro_rules! scalar_de {
-    ($using:ident: $($method:ident ( $($ty:ty),* ))*) => {
-        $(
-            fn $method<V: Visitor<'de>>(self, $(_: $ty,)* visitor: V) -> Result<V::Value, E> {
-                self.$using(visitor)
-            }
-        )*
-    };
-}
-
-impl<'de, E: de::Error> Deserializer<'de> for ScalarDe<'de, E> {
-    type Error = E;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        match self.value {
-            Scalar::Null => visitor.visit_unit(),
-            Scalar::Bool(b) => visitor.visit_bool(b),
-            Scalar::I64(i) => visitor.visit_i64(i),
-            Scalar::U64(u) => visitor.visit_u64(u),
-            Scalar::F64(f) => visitor.visit_f64(f),
-            Scalar::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
-            Scalar::Str(Cow::Owned(s)) => visitor.visit_str(&s),
-        }
-    }
-
-    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        match self.value {
-            Scalar::Bool(b) => visitor.visit_bool(b),
-            _ => Err(self.invalid(&visitor)),
-        }
-    }
-
-    // serde_json reads 128-bit integers as integers of that width (a fraction or exponent after
-    // the digits is then a syntax error, and a `u64` overflow was read here as a float).
-    fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        match self.value {
-            Scalar::I64(i) => visitor.visit_i128(i.into()),
-            Scalar::U64(u) => visitor.visit_i128(u.into()),
-            Scalar::F64(_) => Err(E::custom("not an integer")),
-            _ => Err(self.invalid(&visitor)),
-        }
-    }
-
-    fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        match self.value {
-            Scalar::U64(u) => visitor.visit_u128(u.into()),
-            Scalar::I64(_) | Scalar::F64(_) => Err(E::custom("not an unsigned integer")),
-            _ => Err(self.invalid(&visitor)),
-        }
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        match self.value {
-            Scalar::Null => visitor.visit_none(),
-            _ => visitor.visit_some(self),
-        }
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, E> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, E> {
-        // A string is a unit variant (serde_json's `UnitVariantAccess`, whose variant is read
-        // from the string *value*, so through `ScalarDe` again, not a bare string deserializer
-        // that would offer a `deserialize_u64` seed the string); anything else is refused.
-        let _ = (name, variants);
-        match self.value {
-            Scalar::Str(_) => visitor.visit_enum(UnitVariant(self)),
-            _ => Err(self.invalid(&visitor)),
-        }
-    }
-
-    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        match self.value {
-            Scalar::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_bytes(s.as_bytes()),
-            Scalar::Str(Cow::Owned(s)) => visitor.visit_bytes(s.as_bytes()),
-            _ => Err(self.invalid(&visitor)),
-        }
-    }
-
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        self.deserialize_bytes(visitor)
-    }
-
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        visitor.visit_unit()
-    }
-
-    scalar_de! { number:
-        deserialize_i8() deserialize_i16() deserialize_i32() deserialize_i64()
-        deserialize_u8() deserialize_u16() deserialize_u32() deserialize_u64()
-        deserialize_f32() deserialize_f64()
-    }
-    scalar_de! { string:
-        deserialize_char() deserialize_str() deserialize_string() deserialize_identifier()
-    }
-    scalar_de! { unit: deserialize_unit() deserialize_unit_struct(&'static str) }
-    scalar_de! { not_scalar:
-        deserialize_seq() deserialize_tuple(usize) deserialize_tuple_struct(&'static str, usize)
-        deserialize_map() deserialize_struct(&'static str, &'static [&'static str])
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use serde::Deserialize;
+
     use super::*;
-    use crate::claims::{SimpleJwtClaims, parse_registered};
+    use crate::verify::claims::SimpleJwtClaims;
+    use crate::verify::registered::parse_registered;
 
     /// The fused pass agrees with the two passes, claim for claim, or steps aside.
     fn agree<C: DeserializeOwned + PartialEq + fmt::Debug>(json: &str) -> &'static str {
@@ -667,9 +309,10 @@ mod tests {
 mod typed_key_tests {
     use std::collections::HashMap;
 
+    use serde::Deserialize;
+
     use super::*;
-    use crate::claims::SimpleJwtClaims;
-    use crate::fused::Path;
+    use crate::verify::claims::SimpleJwtClaims;
 
     /// An id read with `deserialize_u64` whose visitor also takes a string and parses it (a
     /// common "lenient id" pattern): serde_json parses a map key's raw text as a JSON number

@@ -10,10 +10,10 @@ use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::body::ResponseBody;
+use super::body::ResponseBody;
+use super::response::AuthErrorResponder;
+use super::service::Shared;
 use crate::error::AuthError;
-use crate::layer::Shared;
-use crate::response::AuthErrorResponder;
 
 pin_project! {
     /// Response future of [`JwtAuth`](crate::JwtAuth) without a check.

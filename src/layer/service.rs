@@ -1,4 +1,5 @@
-//! [`JwtAuthLayer`] and the [`JwtAuth`] service it produces.
+//! [`JwtAuthLayer`] and the [`JwtAuth`] service it produces: extract the bearer token, verify it
+//! synchronously, insert the claims or answer the rejection.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -12,13 +13,13 @@ use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::bearer::Extractor;
-use crate::body::ResponseBody;
-use crate::cache::{SharedCache, TokenCache};
-use crate::check::{AuthCheck, NoCheck, WithCheck};
+use super::bearer::Extractor;
+use super::body::ResponseBody;
+use super::cache::{SharedCache, TokenCache};
+use super::check::{AuthCheck, NoCheck, WithCheck};
+use super::future::{CheckedResponseFuture, ResponseFuture};
+use super::response::{AuthErrorResponder, DefaultResponder, grpc_response, is_grpc};
 use crate::error::{AuthError, AuthErrorKind, ConfigError};
-use crate::future::{CheckedResponseFuture, ResponseFuture};
-use crate::response::{AuthErrorResponder, DefaultResponder, grpc_response, is_grpc};
 use crate::verify::Verifier;
 
 /// Marker put in the request extensions when the layer runs in [optional

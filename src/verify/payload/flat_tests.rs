@@ -1,0 +1,582 @@
+//! Tests of the flat reader: equivalence with the serde_json pass over many claims types and
+//! claim-name settings, a clean subset that must take the flat path, and the string scanner.
+
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::fmt::{self, Debug};
+
+use proptest::prelude::*;
+use proptest::sample::select;
+use proptest::test_runner::{Config, TestRunner};
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde_json::Value;
+
+use super::flat::{parse, string_end};
+use super::{Fused, Path, parse_serde, parse_traced};
+use crate::verify::claims::SimpleJwtClaims;
+use crate::verify::registered::{ClaimNames, parse_registered};
+
+const REGISTERED: [&str; 10] = [
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "token_type",
+    "user_id",
+    "aud",
+    "iss",
+    "sub",
+    "refresh_exp",
+];
+
+fn names_default() -> ClaimNames {
+    ClaimNames::default()
+}
+
+/// simplejwt's settings moved around: the user id in `sub`, other names for the rest.
+fn names_custom() -> ClaimNames {
+    ClaimNames {
+        user_id: Cow::Borrowed("sub"),
+        token_type: Cow::Borrowed("type"),
+        jti: Cow::Borrowed("id"),
+    }
+}
+
+fn variant<C>(f: &Fused<'_, C>) -> &'static str {
+    match f {
+        Fused::Both(..) => "Both",
+        Fused::ClaimsOnly(_) => "ClaimsOnly",
+        Fused::Failed => "Failed",
+    }
+}
+
+/// `fused::parse` (flat reader first) and the serde_json pass alone give the same outcome;
+/// when the flat reader decided it, `C` is also what `serde_json::from_slice` gives and the
+/// registered claims what the two-pass reader gives. Returns which path ran.
+fn same<C: DeserializeOwned + PartialEq + Debug>(
+    payload: &[u8],
+    names: &ClaimNames,
+) -> Result<Path, TestCaseError> {
+    let (fast, path) = parse_traced::<C>(payload, names);
+    let slow = match std::str::from_utf8(payload) {
+        Ok(text) => parse_serde::<C>(text, names),
+        Err(_) => Fused::Failed,
+    };
+    let shown = String::from_utf8_lossy(payload);
+    match (&fast, &slow) {
+        (Fused::Both(a, ra), Fused::Both(b, rb)) => {
+            prop_assert_eq!(a, b, "{}", shown);
+            prop_assert_eq!(format!("{ra:?}"), format!("{rb:?}"), "{}", shown);
+        }
+        (Fused::ClaimsOnly(a), Fused::ClaimsOnly(b)) => prop_assert_eq!(a, b, "{}", shown),
+        (Fused::Failed, Fused::Failed) => {}
+        (a, b) => prop_assert!(
+            false,
+            "{} (flat first) vs {} (serde_json) for {}",
+            variant(a),
+            variant(b),
+            shown
+        ),
+    }
+    if path == Path::Flat {
+        let Fused::Both(c, reg) = &fast else {
+            return Err(TestCaseError::fail("the flat path gave less than Both"));
+        };
+        let direct = serde_json::from_slice::<C>(payload).ok();
+        prop_assert_eq!(Some(c), direct.as_ref(), "{}", shown);
+        match parse_registered(payload, names) {
+            Ok(two) => prop_assert_eq!(format!("{reg:?}"), format!("{two:?}"), "{}", shown),
+            Err(kind) => prop_assert!(false, "two-pass {kind:?} for {}", shown),
+        }
+    }
+    Ok(path)
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Strict {
+    token_type: String,
+    exp: u64,
+    #[serde(default)]
+    iat: Option<i64>,
+    jti: String,
+    user_id: Value,
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(default)]
+#[derive(Default)]
+struct Defaults {
+    exp: Option<u64>,
+    nbf: Option<f64>,
+    jti: Option<String>,
+    user_id: Option<Value>,
+    b: Option<bool>,
+    opt: Option<Option<String>>,
+    role: String,
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Kind {
+    Access,
+    Refresh,
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+struct Typed {
+    token_type: Kind,
+    level: u8,
+    #[serde(default)]
+    kind: Option<Kind>,
+}
+
+/// Visits the scalar kinds serde_json treats specially by method: 128-bit integers, `char`,
+/// unit, bytes, an untagged enum (buffered through serde's `Content`).
+#[derive(Debug, PartialEq, Deserialize, Default)]
+#[serde(default)]
+struct Exotic {
+    i: Option<i128>,
+    u: Option<u128>,
+    c: Option<char>,
+    unit: Option<()>,
+    f: Option<f32>,
+    any: Option<Untagged>,
+    #[serde(with = "bytes_as_vec")]
+    role: Vec<u8>,
+}
+
+mod bytes_as_vec {
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            // Accepts more than serde_json offers for bytes: a number must still fail.
+            fn visit_u64<E>(self, v: u64) -> Result<Vec<u8>, E> {
+                Ok(v.to_be_bytes().to_vec())
+            }
+        }
+        d.deserialize_bytes(V)
+    }
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+enum Untagged {
+    B(bool),
+    N(u64),
+    S(String),
+}
+
+/// Internally tagged on `token_type` (serde buffers the object and looks for the tag).
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(tag = "token_type", rename_all = "lowercase")]
+enum Tagged {
+    Access { user_id: Value, exp: u64 },
+    Refresh { jti: String },
+}
+
+/// Untagged at the top level: the first variant that fits the buffered object.
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+enum Either {
+    Timed { exp: i64, jti: String },
+    Other(HashMap<String, Value>),
+}
+
+/// Reads only the first entry of the object.
+#[derive(Debug, PartialEq)]
+struct FirstEntry(Option<(String, Value)>);
+
+impl<'de> Deserialize<'de> for FirstEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FirstEntry;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FirstEntry, A::Error> {
+                Ok(FirstEntry(map.next_entry()?))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Every claims type of the equivalence tests, under both claim-name settings.
+fn all_same(payload: &[u8]) -> Result<Vec<Path>, TestCaseError> {
+    let mut paths = Vec::new();
+    for names in [names_default(), names_custom()] {
+        paths.push(same::<SimpleJwtClaims>(payload, &names)?);
+        paths.push(same::<Value>(payload, &names)?);
+        paths.push(same::<HashMap<String, Value>>(payload, &names)?);
+        paths.push(same::<Strict>(payload, &names)?);
+        paths.push(same::<Defaults>(payload, &names)?);
+        paths.push(same::<Typed>(payload, &names)?);
+        paths.push(same::<Exotic>(payload, &names)?);
+        paths.push(same::<FirstEntry>(payload, &names)?);
+        paths.push(same::<Tagged>(payload, &names)?);
+        paths.push(same::<Either>(payload, &names)?);
+        paths.push(same::<Option<Value>>(payload, &names)?);
+    }
+    Ok(paths)
+}
+
+fn ws() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => Just(String::new()),
+        1 => prop::collection::vec(select(vec![" ", "\t", "\n", "\r"]), 1..4)
+            .prop_map(|v| v.concat()),
+    ]
+}
+
+fn key() -> impl Strategy<Value = String> {
+    let mut pool: Vec<&'static str> = REGISTERED.to_vec();
+    pool.extend([
+        "role", "level", "kind", "i", "u", "c", "unit", "b", "f", "any", "opt", "", "type", "id",
+        "é",
+    ]);
+    prop_oneof![
+        8 => select(pool).prop_map(|k| format!("\"{k}\"")),
+        1 => "[a-z\u{e9}]{0,3}".prop_map(|k| format!("\"{k}\"")),
+        1 => select(vec![
+            r#""e\u0078p""#, r#""a\"b""#, "\"ex\tp\"", "exp", "\"exp", "1", "null",
+            r#""\u0065xp""#,
+        ])
+        .prop_map(String::from),
+    ]
+}
+
+fn value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => "[a-z0-9 \u{e9}\u{1F600}]{0,6}".prop_map(|s| format!("\"{s}\"")),
+        2 => any::<u64>().prop_map(|n| n.to_string()),
+        2 => (0u64..4_000_000_000).prop_map(|n| n.to_string()),
+        2 => (0u64..300).prop_map(|n| n.to_string()),
+        1 => any::<i64>().prop_map(|n| n.to_string()),
+        1 => any::<f64>().prop_map(|f| f.to_string()),
+        1 => (0u32..1000, 0u32..100).prop_map(|(a, b)| format!("{a}.{b}")),
+        4 => select(vec![
+            "true", "false", "null", "0", "-0", "01", "00", "1.5", "1e3", "1E3", "0e1", "2.0",
+            "18446744073709551615", "18446744073709551616", "99999999999999999999999", "-1",
+            "\"access\"", "\"refresh\"", "\"x\"", "\"\"", "\"a\\u0062\"", "\"\\n\"",
+            "\"tab\there\"", "\"\\ud800\"", "\"\\\"\"", "[]", "[1,\"a\"]", "[\"a\",\"b\"]",
+            "{}", "{\"x\":null}", "tru", "nul", "+1", ".5", "'a'", "\"", "", "1.", "1e", "0x1",
+            "\"x\"y", "truex", "NaN", "-", "1 2", "falsey", "nulll",
+        ])
+        .prop_map(String::from),
+    ]
+}
+
+fn entry() -> impl Strategy<Value = String> {
+    let colon = prop_oneof![12 => Just(":"), 1 => Just(""), 1 => Just("::"), 1 => Just("=")];
+    (ws(), key(), ws(), colon, ws(), value(), ws())
+        .prop_map(|(a, k, b, c, d, v, e)| format!("{a}{k}{b}{c}{d}{v}{e}"))
+}
+
+fn object() -> impl Strategy<Value = Vec<u8>> {
+    let sep = prop_oneof![16 => Just(","), 1 => Just(""), 1 => Just(",,"), 1 => Just(";")];
+    let open = prop_oneof![16 => Just("{"), 1 => Just("["), 1 => Just(""), 1 => Just("{{")];
+    let close = prop_oneof![16 => Just("}"), 1 => Just(",}"), 1 => Just(""), 1 => Just("]")];
+    let tail = prop_oneof![
+        12 => Just(""),
+        1 => Just("x"),
+        1 => Just(","),
+        1 => Just("}"),
+        1 => Just("{}"),
+        1 => Just("\u{0}"),
+        1 => Just("\u{a0}"),
+    ];
+    (
+        ws(),
+        open,
+        prop::collection::vec((entry(), sep), 0..8),
+        ws(),
+        close,
+        ws(),
+        tail,
+        prop_oneof![8 => Just(None), 1 => any::<prop::sample::Index>().prop_map(Some)],
+    )
+        .prop_map(|(lead, open, entries, inner, close, trail, tail, cut)| {
+            let mut s = format!("{lead}{open}");
+            for (i, (e, sep)) in entries.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(sep);
+                }
+                s.push_str(e);
+            }
+            s.push_str(&format!("{inner}{close}{trail}{tail}"));
+            let mut bytes = s.into_bytes();
+            // A truncation anywhere, even inside a multi-byte character.
+            if let Some(cut) = cut {
+                bytes.truncate(cut.index(bytes.len() + 1));
+            }
+            bytes
+        })
+}
+
+/// Random, mostly-flat objects with every kind of value and defect: both readers agree on
+/// every claims type, and the flat reader does run on a fair share of them.
+#[test]
+fn flat_reader_agrees_with_serde_json() {
+    let cases = 3000;
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let flat = Cell::new(0u32);
+    let result = runner.run(&object(), |payload| {
+        let paths = all_same(&payload)?;
+        if paths.contains(&Path::Flat) {
+            flat.set(flat.get() + 1);
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    // About one in ten of these objects is flat and well-typed for some claims type.
+    assert!(
+        flat.get() > cases / 20,
+        "flat path ran {} times",
+        flat.get()
+    );
+}
+
+/// A registered claim with a value of the right type for it.
+fn registered_entry(name: &'static str) -> BoxedStrategy<(String, String)> {
+    let value = match name {
+        "exp" | "nbf" | "iat" | "refresh_exp" => {
+            (0..=i64::MAX as u64).prop_map(|n| n.to_string()).boxed()
+        }
+        "user_id" => prop_oneof![
+            any::<u64>().prop_map(|n| n.to_string()),
+            "[a-z0-9]{0,8}".prop_map(|s| format!("\"{s}\"")),
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+        ]
+        .boxed(),
+        _ => "[a-z0-9\u{e9}]{0,8}"
+            .prop_map(|s| format!("\"{s}\""))
+            .boxed(),
+    };
+    value.prop_map(move |v| (name.to_owned(), v)).boxed()
+}
+
+fn plain_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[ -!#-\\[\\]-~\u{e9}\u{1F600}]{0,8}".prop_map(|s| format!("\"{s}\"")),
+        any::<u64>().prop_map(|n| n.to_string()),
+        select(vec!["true", "false", "null", "0"]).prop_map(String::from),
+    ]
+}
+
+/// Objects entirely in the subset, with unique, well-typed registered claims.
+fn clean_object() -> impl Strategy<Value = Vec<u8>> {
+    let registered = prop::sample::subsequence(REGISTERED.to_vec(), 0..=REGISTERED.len())
+        .prop_flat_map(|names| names.into_iter().map(registered_entry).collect::<Vec<_>>());
+    let others = prop::collection::btree_map("[a-z]{1,6}", plain_value(), 0..5).prop_map(|m| {
+        m.into_iter()
+            .filter(|(k, _)| !REGISTERED.contains(&k.as_str()))
+            .collect::<Vec<_>>()
+    });
+    (
+        registered,
+        others,
+        Just(()).prop_perturb(|(), mut rng| rng.random::<u64>()),
+    )
+        .prop_flat_map(|(reg, others, seed)| {
+            let mut entries: Vec<(String, String)> = reg.into_iter().chain(others).collect();
+            // A shuffle driven by the case's own randomness.
+            let mut s = seed;
+            for i in (1..entries.len()).rev() {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                entries.swap(i, (s >> 33) as usize % (i + 1));
+            }
+            let n = entries.len();
+            (Just(entries), prop::collection::vec(ws(), 4 * n + 3))
+        })
+        .prop_map(|(entries, ws)| {
+            let mut w = ws.into_iter();
+            let mut next = || w.next().unwrap_or_default();
+            let mut s = format!("{}{{", next());
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                s.push_str(&format!(
+                    "{}\"{k}\"{}:{}{v}{}",
+                    next(),
+                    next(),
+                    next(),
+                    next()
+                ));
+            }
+            s.push_str(&format!("{}}}{}", next(), next()));
+            s.into_bytes()
+        })
+}
+
+/// The byte-at-a-time definition `string_end` must match.
+fn string_end_naive(b: &[u8], i: usize) -> Option<usize> {
+    let rest = b.get(i..)?;
+    let j = rest
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    (rest[j] == b'"').then_some(i + j)
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 4000, failure_persistence: None, ..Config::default() })]
+
+    /// The eight-bytes-at-a-time scan finds what a byte loop finds, at every offset, with
+    /// quotes, backslashes, control and high bytes anywhere.
+    #[test]
+    fn string_end_matches_a_byte_loop(
+        bytes in prop::collection::vec(
+            prop_oneof![
+                4 => 0x20u8..0x7f,
+                1 => Just(b'"'),
+                1 => Just(b'\\'),
+                1 => 0u8..0x20,
+                1 => 0x7fu8..=0xff,
+                1 => select(vec![0x21u8, 0x23, 0x5b, 0x5d, 0x1f, 0x20, 0xa2, 0xdc]),
+            ],
+            0..40,
+        ),
+        start in 0usize..42,
+    ) {
+        prop_assert_eq!(string_end(&bytes, start), string_end_naive(&bytes, start));
+    }
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 1000, failure_persistence: None, ..Config::default() })]
+
+    /// Every object in the subset is read by the flat reader, with the same result.
+    #[test]
+    fn flat_reader_takes_every_clean_object(payload in clean_object()) {
+        let names = names_default();
+        prop_assert_eq!(same::<Value>(&payload, &names)?, Path::Flat);
+        prop_assert_eq!(same::<HashMap<String, Value>>(&payload, &names)?, Path::Flat);
+        all_same(&payload)?;
+    }
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+struct Access {
+    token_type: String,
+    exp: i64,
+    iat: i64,
+    jti: String,
+    user_id: String,
+}
+
+/// The payloads the verifier sees most run through the flat reader.
+#[test]
+fn simplejwt_payloads_take_the_flat_path() {
+    let names = names_default();
+    let p = br#"{"token_type":"access","exp":1795655719,"iat":1795655419,"jti":"fac5344d01d34db3b5575d65f5ee8c0f","user_id":"1"}"#;
+    let (f, path) = parse_traced::<SimpleJwtClaims>(p, &names);
+    assert_eq!(path, Path::Flat);
+    let Fused::Both(c, reg) = f else {
+        panic!("not Both");
+    };
+    assert_eq!(c.exp, 1795655719);
+    assert_eq!(c.user_id, crate::UserId::from("1"));
+    assert!(c.extra.is_empty());
+    assert_eq!(reg.exp, Some(1795655719));
+    assert_eq!(reg.iat, Some(1795655419));
+    assert_eq!(reg.jti.as_deref(), Some("fac5344d01d34db3b5575d65f5ee8c0f"));
+    assert_eq!(reg.token_type.as_deref(), Some("access"));
+    assert_eq!(reg.user_id.as_deref(), Some("1"));
+    assert!(
+        matches!(reg.jti, Some(Cow::Borrowed(_))),
+        "strings borrow from the payload"
+    );
+    assert_eq!(same::<Access>(p, &names).ok(), Some(Path::Flat));
+    assert_eq!(same::<Value>(p, &names).ok(), Some(Path::Flat));
+    // Older simplejwt: an integer user id, whitespace, extra claims.
+    let old = b" {\n \"token_type\" : \"refresh\", \"exp\":1, \"iat\":0, \"jti\":\"x\", \"user_id\":42, \"role\":\"admin\", \"staff\":true, \"team\":null}\r\n";
+    assert_eq!(same::<SimpleJwtClaims>(old, &names).ok(), Some(Path::Flat));
+    // Claims types that buffer the object first (tagged and untagged enums) read it here too.
+    let tagged = br#"{"user_id":"1","exp":5,"token_type":"access"}"#;
+    assert_eq!(same::<Tagged>(tagged, &names).ok(), Some(Path::Flat));
+    assert_eq!(same::<Either>(tagged, &names).ok(), Some(Path::Flat));
+    // Escapes, floats and nested values are the serde_json pass's.
+    for p in [
+        &br#"{"token_type":"access","exp":1.5,"iat":0,"jti":"x","user_id":"1"}"#[..],
+        br#"{"token_type":"acc\u0065ss","exp":1,"iat":0,"jti":"x","user_id":"1"}"#,
+        br#"{"token_type":"access","exp":1,"iat":0,"jti":"x","user_id":"1","r":[1]}"#,
+    ] {
+        assert_eq!(same::<SimpleJwtClaims>(p, &names).ok(), Some(Path::Serde));
+    }
+}
+
+#[test]
+fn steps_aside_from_every_defect() {
+    for p in [
+        "",
+        " ",
+        "{",
+        "{}x",
+        "{} {}",
+        "{,}",
+        r#"{"a":1,}"#,
+        r#"{"a":1 "b":2}"#,
+        r#"{"a" 1}"#,
+        r#"{"a":01}"#,
+        r#"{"a":-1}"#,
+        r#"{"a":-0}"#,
+        r#"{"a":1.0}"#,
+        r#"{"a":1e2}"#,
+        r#"{"a":18446744073709551616}"#,
+        r#"{"a":"\n"}"#,
+        "{\"a\":\"\t\"}",
+        r#"{"a":[]}"#,
+        r#"{"a":{}}"#,
+        r#"{"a":tru}"#,
+        r#"{"a":truee}"#,
+        r#"{"a":nul}"#,
+        r#"{"exp":1,"exp":1}"#,
+        r#"{"exp":"1"}"#,
+        r#"{"sub":1}"#,
+        "\u{feff}{}",
+    ] {
+        assert!(
+            flat_parse::<Value>(p).is_none(),
+            "the flat reader took {p:?}"
+        );
+        all_same(p.as_bytes()).expect(p);
+    }
+    for p in [
+        "{}",
+        " \t\r\n{ } \n",
+        r#"{"a":18446744073709551615}"#,
+        r#"{"a":0,"b":""}"#,
+    ] {
+        assert!(flat_parse::<Value>(p).is_some(), "{p:?}");
+        all_same(p.as_bytes()).expect(p);
+    }
+    // `C` that is not read as a map, or not to its end: the serde_json pass decides.
+    assert!(flat_parse::<Option<Value>>("{}").is_none());
+    assert!(flat_parse::<FirstEntry>(r#"{"a":1,"b":2}"#).is_none());
+    assert!(flat_parse::<FirstEntry>(r#"{"a":1}"#).is_none());
+    assert!(flat_parse::<FirstEntry>("{}").is_some());
+}
+
+fn flat_parse<C: DeserializeOwned>(p: &str) -> Option<C> {
+    parse::<C>(p, &names_default()).map(|(c, _)| c)
+}
