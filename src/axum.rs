@@ -41,12 +41,27 @@ pub struct MissingClaims {
     type_name: &'static str,
 }
 
+impl MissingClaims {
+    /// The claims type's name as users write it: this crate's own types by their root path
+    /// (`tower_jwt_auth::SimpleJwtClaims`, not the module that defines them), others as
+    /// [`std::any::type_name`] gives them.
+    fn type_name(&self) -> (&'static str, &'static str) {
+        match self.type_name.strip_prefix("tower_jwt_auth::") {
+            Some(rest) if !rest.contains('<') => {
+                ("tower_jwt_auth::", rest.rsplit("::").next().unwrap_or(rest))
+            }
+            _ => ("", self.type_name),
+        }
+    }
+}
+
 impl fmt::Display for MissingClaims {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (prefix, name) = self.type_name();
         write!(
             f,
-            "no claims of type `{}` in the request: is JwtAuthLayer<{0}> installed on this route?",
-            self.type_name
+            "no claims of type `{prefix}{name}` in the request: is JwtAuthLayer<{prefix}{name}> \
+             installed on this route?"
         )
     }
 }

@@ -219,7 +219,7 @@ async fn route_without_the_layer_is_a_500_with_a_clear_message() {
         assert_eq!(a.headers[header::CONTENT_TYPE], "application/json");
         assert_eq!(
             a.body,
-            r#"{"detail":"Server misconfiguration: no claims of type tower_jwt_auth::claims::SimpleJwtClaims in the request: is JwtAuthLayer<tower_jwt_auth::claims::SimpleJwtClaims> installed on this route?","code":"server_error"}"#
+            r#"{"detail":"Server misconfiguration: no claims of type tower_jwt_auth::SimpleJwtClaims in the request: is JwtAuthLayer<tower_jwt_auth::SimpleJwtClaims> installed on this route?","code":"server_error"}"#
         );
         let json: serde_json::Value = serde_json::from_str(&a.body).expect("valid JSON");
         assert_eq!(json["code"], "server_error");
