@@ -4,8 +4,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-/// A synchronous revocation check, consulted by [`Verifier`] on every verification that carries
-/// a `jti` (configure it with [`Verifier::revocation`]) and by [`TokenCache`] on every hit.
+/// A synchronous revocation check, consulted by [`Verifier`](crate::Verifier) on every verification that carries
+/// a `jti` (configure it with [`Verifier::revocation`](crate::Verifier::revocation)) and by [`TokenCache`](crate::TokenCache) on every hit.
 ///
 /// It must be fast and must not block: keep the revoked ids in memory (a `HashSet` behind a lock,
 /// refreshed from your store). Implemented for closures `Fn(&str) -> bool`.

@@ -5,16 +5,6 @@
 #![cfg(feature = "token")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[allow(dead_code, unreachable_pub)]
-#[path = "../examples/schedule_server/domain.rs"]
-mod domain;
-#[allow(dead_code, unreachable_pub)]
-#[path = "../examples/schedule_server/routes.rs"]
-mod routes;
-#[allow(dead_code, unreachable_pub)]
-#[path = "../examples/schedule_server/storage.rs"]
-mod storage;
-
 use axum::Router;
 use axum::body::Body;
 use http::{Request, Response, StatusCode};
@@ -25,11 +15,11 @@ use tower_jwt_auth::store::{MemoryRevocationStore, MemoryUserStore};
 use tower_jwt_auth::token::{Issuer, TokenEndpoints, TokenSettings};
 use tower_jwt_auth::{Clock, Keys, Verifier};
 
-use routes::{AppState, DEFAULT_BODY_LIMIT, app};
-use storage::ScheduleStore;
+use crate::domain;
+use crate::routes::{self, AppState, DEFAULT_BODY_LIMIT, app};
+use crate::storage::{self, ScheduleStore};
+use crate::support::SECRET;
 
-/// The reference server's HS256 secret (Django's test SECRET_KEY).
-const SECRET: &str = "reference-only-test-secret-key-for-simplejwt-wire-format-probe-0123456789abcdef0123456789abcdef";
 /// "Now" for the transcript's tokens: the `iat` of the access token used by T#77.
 const NOW: i64 = 1_795_655_421;
 /// T#73's access token for user "1" (alice), valid at `NOW`.
@@ -151,7 +141,7 @@ fn deliberate_difference(n: u64) -> Option<(u16, &'static str)> {
 #[tokio::test]
 async fn transcript_45_to_82_replayed_in_process() {
     let fixture: Value =
-        serde_json::from_str(include_str!("fixtures/transcript_schedule.json")).unwrap();
+        serde_json::from_str(include_str!("../fixtures/transcript_schedule.json")).unwrap();
     let app = test_app(ScheduleStore::memory()).await;
     let mut replayed = 0;
     for ex in fixture["exchanges"].as_array().unwrap() {

@@ -14,11 +14,11 @@ use tower::ServiceExt;
 use tower_jwt_auth::Keys;
 
 #[allow(dead_code)] // its `main` is the example's entry point, unused here
-#[path = "../examples/minimal.rs"]
+#[path = "../../examples/minimal.rs"]
 mod minimal;
 
 #[allow(dead_code)]
-#[path = "../examples/hyper_server.rs"]
+#[path = "../../examples/hyper_server.rs"]
 mod hyper_server;
 
 const SECRET: &[u8] = b"examples-test-secret-of-at-least-32-bytes!!";
@@ -82,22 +82,25 @@ async fn minimal_with_garbage_token_is_401_token_not_valid() {
 #[test]
 fn examples_open_with_their_run_command_and_minimal_stays_small() {
     for (name, src) in [
-        ("minimal", include_str!("../examples/minimal.rs")),
-        ("hyper_server", include_str!("../examples/hyper_server.rs")),
-        ("tonic_grpc", include_str!("../examples/tonic_grpc.rs")),
+        ("minimal", include_str!("../../examples/minimal.rs")),
+        (
+            "hyper_server",
+            include_str!("../../examples/hyper_server.rs"),
+        ),
+        ("tonic_grpc", include_str!("../../examples/tonic_grpc.rs")),
     ] {
         let head = format!("//! Run with\n//!\n//! ```not_rust\n//! cargo run --example {name}\n");
         assert!(
             src.starts_with(&head),
             "{name} must open with its run command"
         );
-        let readme = include_str!("../examples/README.md");
+        let readme = include_str!("../../examples/README.md");
         assert!(
             readme.contains(&format!("`cargo run --example {name}`")),
             "{name} in README"
         );
     }
-    let lines = include_str!("../examples/minimal.rs").lines().count();
+    let lines = include_str!("../../examples/minimal.rs").lines().count();
     assert!(
         lines < 60,
         "examples/minimal.rs has {lines} lines; keep it under 60"

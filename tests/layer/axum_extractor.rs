@@ -206,7 +206,7 @@ async fn extracting_another_claims_type_than_the_layer_gives_is_a_500() {
     assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(
         a.body,
-        r#"{"detail":"Server misconfiguration: no claims of type axum::AppClaims in the request: is JwtAuthLayer<axum::AppClaims> installed on this route?","code":"server_error"}"#
+        r#"{"detail":"Server misconfiguration: no claims of type layer::axum_extractor::AppClaims in the request: is JwtAuthLayer<layer::axum_extractor::AppClaims> installed on this route?","code":"server_error"}"#
     );
 }
 

@@ -19,7 +19,7 @@ use tonic_prost::ProstCodec;
 use tower_jwt_auth::Keys;
 
 #[allow(dead_code)] // its `main` is the example's entry point, unused here
-#[path = "../examples/tonic_grpc.rs"]
+#[path = "../../examples/tonic_grpc.rs"]
 mod tonic_grpc;
 
 use tonic_grpc::{WHO_AM_I as PATH, WhoAmIReply, WhoAmIRequest};

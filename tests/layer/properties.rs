@@ -1,12 +1,10 @@
 //! Properties: no single-byte change or truncation of a valid token verifies; the verifier and
 //! the layer never panic on arbitrary input, and the layer answers only 400 or 401 to it.
 
-mod common;
-
+use crate::support::transcript as t;
+use crate::support::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::transcript as t;
-use common::*;
 use http::{HeaderValue, Request, StatusCode};
 use proptest::prelude::*;
 use serde_json::{Map, Value};

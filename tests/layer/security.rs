@@ -2,13 +2,11 @@
 //! check, named after the item. Tokens are forged byte by byte (the attacker's view) and MACed with
 //! the reference secret unless the item is about the signature itself.
 
-mod common;
-
 use std::convert::Infallible;
 
+use crate::support::transcript as t;
+use crate::support::*;
 use bytes::Bytes;
-use common::transcript as t;
-use common::*;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 use tower::Layer;

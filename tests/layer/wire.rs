@@ -2,14 +2,12 @@
 //! `JwtAuthLayer<SimpleJwtClaims>` on a tower `service_fn`, with the real tokens recorded from a
 //! simplejwt server (verified with its secret and the clock stopped at their `iat`).
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::support::transcript as t;
+use crate::support::*;
 use bytes::Bytes;
-use common::transcript as t;
-use common::*;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::json;
 use tower::Layer;

@@ -630,7 +630,7 @@ fn kill_9_during_writes_leaves_a_whole_file() {
     for round in 0..20u64 {
         let mut child = std::process::Command::new(&exe)
             .args([
-                "kill_child_writer_loop",
+                "users::kill_child_writer_loop",
                 "--exact",
                 "--ignored",
                 "--test-threads=1",
@@ -777,7 +777,7 @@ fn a_write_into_a_read_only_directory_fails_cleanly() {
     chmod(&exe, 0o755);
     let out = std::process::Command::new(&exe)
         .args([
-            "read_only_child",
+            "users::read_only_child",
             "--exact",
             "--ignored",
             "--test-threads=1",
@@ -866,7 +866,12 @@ fn three_processes_adding_users_lose_no_update() {
         .iter()
         .map(|name| {
             std::process::Command::new(&exe)
-                .args(["adder_child", "--exact", "--ignored", "--test-threads=1"])
+                .args([
+                    "users::adder_child",
+                    "--exact",
+                    "--ignored",
+                    "--test-threads=1",
+                ])
                 .env(CHILD_ENV, &path)
                 .env(ADDER_ENV, name)
                 .stdout(std::process::Stdio::piped())

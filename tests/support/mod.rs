@@ -2,6 +2,8 @@
 //! tokens, token forging, an echo service behind the layer, and response assertions.
 #![allow(dead_code, unreachable_pub)]
 
+#[cfg(feature = "token")]
+pub mod token;
 pub mod transcript;
 
 use std::convert::Infallible;

@@ -1,6 +1,12 @@
 //! Shared helpers for the token-service tests: small in-memory store doubles (the crate's real
 //! stores are tested on their own), a settable clock, and a request helper.
-#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
+#![allow(
+    dead_code,
+    unused_imports,
+    unreachable_pub,
+    missing_docs,
+    clippy::unwrap_used
+)]
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -17,13 +23,13 @@ use tower_jwt_auth::token::{Issuer, TokenEndpoints, TokenSettings};
 use tower_jwt_auth::{Clock, Keys, UserId};
 
 /// The HS256 secret of the reference Django server that recorded the transcript.
-pub const SECRET: &str = "reference-only-test-secret-key-for-simplejwt-wire-format-probe-0123456789abcdef0123456789abcdef";
+pub use super::SECRET;
 
 /// The `iat` of the transcript's first tokens.
-pub const T0: i64 = 1_795_655_419;
+pub const T0: i64 = super::T_IAT;
 
 pub fn keys() -> Keys {
-    Keys::hs256(SECRET).unwrap()
+    super::ref_keys()
 }
 
 /// A clock tests can move.

@@ -1,13 +1,11 @@
 //! The claims of issued tokens, decoded and compared as raw JSON (key order included), WIRE §3.
 #![allow(clippy::unwrap_used)]
 
-mod token_common;
-
 use std::time::Duration;
 
+use crate::support::token::*;
 use http::StatusCode;
 use serde_json::{Value, json};
-use token_common::*;
 use tower_jwt_auth::token::{Issuer, TokenSettings};
 use tower_jwt_auth::{Algorithm, Key, Keys, SimpleJwtClaims, TokenPayload, TokenType, Verifier};
 

@@ -3,12 +3,10 @@
 //! and a real axum server.
 #![allow(clippy::unwrap_used)]
 
-mod token_common;
-
 use std::sync::atomic::Ordering;
 
+use crate::support::token::*;
 use http::{Request, StatusCode};
-use token_common::*;
 use tower_jwt_auth::token::{TokenSettings, VerifyBlacklist};
 
 const ALICE: &str = r#"{"username":"alice","password":"wonderland-42"}"#;

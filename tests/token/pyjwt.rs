@@ -5,12 +5,10 @@
 //! why they are skipped; with python3 but without PyJWT they fail.
 #![allow(clippy::unwrap_used)]
 
-mod token_common;
-
 use std::process::Command;
 
+use crate::support::token::*;
 use http::StatusCode;
-use token_common::*;
 use tower_jwt_auth::token::{Issuer, TokenEndpoints, TokenSettings};
 use tower_jwt_auth::{Clock, SimpleJwtClaims, TokenPayload, TokenType, Verifier};
 

@@ -2,12 +2,10 @@
 //! detection with family revocation (RFC 9700 §4.14).
 #![allow(clippy::unwrap_used)]
 
-mod token_common;
-
 use std::sync::Arc;
 
+use crate::support::token::*;
 use http::StatusCode;
-use token_common::*;
 use tokio::sync::Barrier;
 use tower_jwt_auth::token::TokenSettings;
 

@@ -1,12 +1,10 @@
 //! Login throttling: 429 + `Retry-After` past the threshold, per account and per client address.
 #![allow(clippy::unwrap_used)]
 
-mod token_common;
-
 use std::net::{IpAddr, SocketAddr};
 
+use crate::support::token::*;
 use http::{Request, StatusCode};
-use token_common::*;
 use tower_jwt_auth::ClientAddr;
 use tower_jwt_auth::token::TokenSettings;
 

@@ -5,16 +5,14 @@
 //! and a fixed clock makes their `exp`/`iat` valid here.
 #![allow(clippy::unwrap_used)]
 
-mod token_common;
-
+use crate::support::token::*;
 use http::{Request, StatusCode};
 use serde_json::Value;
-use token_common::*;
 use tower_jwt_auth::token::TokenSettings;
 use tower_jwt_auth::{JwtAuthLayer, SimpleJwtClaims, TokenPayload, Verifier};
 
 fn transcript() -> Value {
-    serde_json::from_str(include_str!("fixtures/simplejwt_transcript.json")).unwrap()
+    serde_json::from_str(include_str!("../fixtures/simplejwt_transcript.json")).unwrap()
 }
 
 fn jti_free(payload: &str) -> String {

@@ -1,9 +1,7 @@
 //! Verifier edge cases found in review: nested-JWT content types in every spelling RFC 7515
 //! allows.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use tower_jwt_auth::{AuthErrorKind, SimpleJwtClaims};
 
 fn verify(token: &str) -> Result<(), AuthErrorKind> {

@@ -9,11 +9,9 @@
 //!    same JSON for serde_json, but the flat reader steps aside on any escape) gives the same
 //!    outcome: the same claims and metadata, or the same error kind.
 
-mod common;
-
 use std::cell::Cell;
 
-use common::*;
+use crate::support::*;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, TestRunner};

@@ -3,9 +3,7 @@
 //! panic on every EdDSA token), EC points of the wrong curve, and JWKS documents whose usable-
 //! looking keys are broken.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use serde_json::json;
 use tower_jwt_auth::{Algorithm, AuthErrorKind, ConfigError, Key, Keys, SimpleJwtClaims, Verifier};
 

@@ -3,9 +3,7 @@
 //! so it runs on either crypto backend (`aws-lc-rs` or `--no-default-features --features
 //! rust-crypto`). The keys are the test-only fixtures in tests/fixtures/keys/.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use serde_json::{Value, json};
 use tower_jwt_auth::{
     Algorithm, AuthErrorKind, Clock, ConfigError, Key, Keys, SimpleJwtClaims, Verifier,
