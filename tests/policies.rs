@@ -539,3 +539,64 @@ async fn an_axum_app_with_its_own_claims_and_pyjwt_tokens() {
         r#"{"detail":"Authentication credentials were not provided."}"#
     );
 }
+
+/// The README's troubleshooting table has a row for every rejection reason, so a
+/// `Token is invalid` is never a dead end.
+#[test]
+fn troubleshooting_covers_every_reason() {
+    let readme = include_str!("../README.md");
+    let start = readme.find("\n## Troubleshooting\n").unwrap();
+    let section = &readme[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let all = [
+        AuthErrorKind::Missing,
+        AuthErrorKind::BadAuthorizationHeader,
+        AuthErrorKind::MultipleCredentials,
+        AuthErrorKind::TooLong,
+        AuthErrorKind::Malformed,
+        AuthErrorKind::AlgorithmNotAllowed,
+        AuthErrorKind::UnknownKey,
+        AuthErrorKind::ForbiddenHeader,
+        AuthErrorKind::BadSignature,
+        AuthErrorKind::InvalidClaim,
+        AuthErrorKind::Expired,
+        AuthErrorKind::NotYetValid,
+        AuthErrorKind::IssuedInFuture,
+        AuthErrorKind::InvalidAudience,
+        AuthErrorKind::InvalidIssuer,
+        AuthErrorKind::MissingExp,
+        AuthErrorKind::MissingJti,
+        AuthErrorKind::MissingTokenType,
+        AuthErrorKind::WrongTokenType,
+        AuthErrorKind::MissingUserId,
+        AuthErrorKind::MissingRefreshExp,
+        AuthErrorKind::RefreshExpired,
+        AuthErrorKind::Revoked,
+        AuthErrorKind::UserNotFound,
+        AuthErrorKind::UserInactive,
+        AuthErrorKind::PasswordChanged,
+        AuthErrorKind::Internal,
+    ];
+    for kind in all {
+        let row = format!("\n| `{}` |", kind.reason());
+        assert!(
+            section.contains(&row),
+            "no troubleshooting row for {kind:?}"
+        );
+        // The row quotes what the client sees.
+        let line = section[section.find(&row).unwrap() + 1..]
+            .lines()
+            .next()
+            .unwrap();
+        let message = tower_jwt_auth::AuthError::new(kind).detail();
+        assert!(
+            line.contains(message) || kind == AuthErrorKind::MultipleCredentials,
+            "{kind:?}: {line}"
+        );
+    }
+    let rows = section
+        .lines()
+        .filter(|l| l.starts_with("| `") && !l.starts_with("| `reason` |"))
+        .count();
+    assert_eq!(rows, all.len(), "one row per reason");
+}
