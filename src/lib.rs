@@ -29,7 +29,7 @@
 //! * `store` (feature `token`): the user and revocation stores behind traits, in memory or in
 //!   files.
 //! * `password` (feature `token`): argon2id hashing; Django's hashes verified and upgraded.
-//! * `Claims` (feature `axum`): the axum extractor for the claims the layer verified.
+//! * `Claims` (feature `axum`, on by default): the axum extractor for the claims the layer verified.
 //!
 //! Errors ([`AuthError`], [`AuthErrorKind`], [`ConfigError`]) sit at the root; every public type
 //! is re-exported there too.
