@@ -10,6 +10,12 @@
 //! ([`Verifier::verify`]) shared by the layer and the token services; the layer never awaits and
 //! never boxes.
 //!
+//! What a token must carry is the [`Verifier`]'s policy: [`Verifier::simplejwt`] for simplejwt's
+//! tokens (what `JwtAuthLayer::new(keys)` means), [`Verifier::jwt`] for any RFC 7519 token with
+//! your own claims type, [`Verifier::access_token`] for an identity provider's access tokens
+//! (RFC 9068). A rejection's [`AuthErrorKind::reason`] (logged by the layer at debug level)
+//! says which check failed; the README's troubleshooting section says what to change.
+//!
 //! # Modules
 //!
 //! In the order a request meets them:
@@ -23,7 +29,7 @@
 //! * `store` (feature `token`): the user and revocation stores behind traits, in memory or in
 //!   files.
 //! * `password` (feature `token`): argon2id hashing; Django's hashes verified and upgraded.
-//! * `Claims` (feature `axum`): the axum extractor for the claims the layer verified.
+//! * `Claims` (feature `axum`, on by default): the axum extractor for the claims the layer verified.
 //!
 //! Errors ([`AuthError`], [`AuthErrorKind`], [`ConfigError`]) sit at the root; every public type
 //! is re-exported there too.
@@ -69,7 +75,7 @@
 //! |---|---|---|
 //! | `aws-lc-rs` | yes | AWS-LC for RS/PS/ES/EdDSA verification and signing |
 //! | `rust-crypto` | no | pure-Rust RustCrypto backend instead (if both are on, aws-lc-rs is used) |
-//! | `axum` | no | the `Claims` extractor and `IntoResponse` for [`AuthError`] |
+//! | `axum` | yes | the `Claims` extractor and `IntoResponse` for [`AuthError`] (only `axum-core`) |
 //! | `token` | yes | the token endpoints (`token`), `password` hashing (argon2id; Django's hashes verified) and the user and revocation stores (`store`) |
 //!
 //! HS256/384/512 always run on RustCrypto's `hmac` + `sha2` (the fastest here), whichever backend.
@@ -80,10 +86,14 @@
 //! * The server pins one algorithm per [`Key`]; the token's `alg` only has to match it. `none`,
 //!   a public key as an HMAC secret, `jwk`/`jku`/`x5u`/`x5c`/`crit` headers: all rejected, and
 //!   nothing is ever fetched because a token says so.
+//! * Key selection ([`Keys`]): where keys have a `kid`, a token's `kid` must name one; where no
+//!   key has one, the token's `kid` is not used and its `alg` picks the key of that algorithm
+//!   (still pinned; two other keys of one algorithm refuse the token rather than guess).
 //! * `exp` required; `nbf`, `iat` enforced; leeway 0 by default; claims of the wrong JSON type are
 //!   invalid tokens, never "absent"; tokens over 8 KiB rejected before decoding.
-//! * Access and refresh tokens are told apart by the `token_type` claim; the layer accepts only
-//!   `access` by default.
+//! * Access and refresh tokens are told apart by the `token_type` claim; simplejwt's policy (the
+//!   layer's with bare [`Keys`]) accepts only `access`. The generic [`Verifier::jwt`] requires no
+//!   type: do not use it for an issuer that mints refresh tokens in the same format.
 //! * Two `Authorization` headers are a 400, not "first wins".
 //! * Tokens, secrets and passwords never appear in logs, `Debug` output or error bodies.
 //!

@@ -88,10 +88,12 @@ impl Shared {
 ///
 /// Defaults: header `Authorization`, scheme `Bearer` matched case-insensitively (RFC 9110 §11.1;
 /// simplejwt matches case-sensitively, see [`scheme_case_sensitive`](Self::scheme_case_sensitive)),
-/// no cookie, credentials required, realm `api`, and the [`Verifier`] defaults.
+/// no cookie, credentials required, realm `api`, and the [`Verifier`] it is given.
 ///
-/// Token policy (leeway, audience, issuer, accepted token types, claim names, clock) lives on the
-/// [`Verifier`]: build one and pass it to [`JwtAuthLayer::new`] instead of the bare [`Keys`]
+/// Token policy lives on the [`Verifier`]: [`Verifier::simplejwt`] for simplejwt's tokens (what
+/// bare [`Keys`] mean), [`Verifier::jwt`] for any RFC 7519 token of your own,
+/// [`Verifier::access_token`] for an identity provider's access tokens; then leeway, audience,
+/// issuer, accepted token types, claim names and clock on it. Pass it to [`JwtAuthLayer::new`]
 /// (see the example there). Transport options (header, schemes, cookie, optional mode, realm,
 /// responder, check) are the builder methods below.
 ///
@@ -148,26 +150,32 @@ impl<C, R: fmt::Debug, K: fmt::Debug> fmt::Debug for JwtAuthLayer<C, R, K> {
 }
 
 impl<C> JwtAuthLayer<C> {
-    /// A layer verifying with `verifier` (or just [`Keys`](crate::Keys), with the default
-    /// policy).
+    /// A layer verifying with `verifier`, or with just [`Keys`](crate::Keys), which means
+    /// [`Verifier::simplejwt`] (simplejwt's access tokens: `token_type`, `jti`, `user_id`).
     ///
     /// ```
+    /// use serde::Deserialize;
     /// use tower_jwt_auth::{JwtAuthLayer, Keys, SimpleJwtClaims, Verifier};
     ///
     /// let keys = Keys::hs256(b"a-long-random-secret-of-at-least-32-bytes!")?;
     ///
-    /// // The default policy: access tokens only, leeway 0, no audience.
-    /// let plain = JwtAuthLayer::<SimpleJwtClaims>::new(keys.clone());
+    /// // simplejwt's tokens: access tokens only, leeway 0, no audience.
+    /// let simplejwt = JwtAuthLayer::<SimpleJwtClaims>::new(keys.clone());
     ///
-    /// // A tuned policy: 5 s of clock skew, an audience and an issuer to match.
-    /// let tuned = JwtAuthLayer::<SimpleJwtClaims>::new(
-    ///     Verifier::new(keys)
+    /// // A token of your own (`sub`, `exp`, `iat`, anything else): your struct, the generic
+    /// // policy, tuned: 5 s of clock skew, an audience and an issuer to match.
+    /// #[derive(Clone, Deserialize)]
+    /// struct MyClaims {
+    ///     sub: String,
+    /// }
+    /// let own = JwtAuthLayer::<MyClaims>::new(
+    ///     Verifier::jwt(keys)
     ///         .leeway(5)?
     ///         .audience(["my-api"])
     ///         .issuer(["https://auth.example.com"]),
     /// )
     /// .realm("my-api")?;
-    /// # let _ = (plain, tuned);
+    /// # let _ = (simplejwt, own);
     /// # Ok::<(), tower_jwt_auth::ConfigError>(())
     /// ```
     pub fn new(verifier: impl Into<Verifier>) -> Self {

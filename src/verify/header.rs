@@ -1,6 +1,7 @@
 //! The JOSE header: decoded and parsed only when it is not byte-for-byte one of the keys' usual
-//! headers; the parameters this crate never honours are refused; the key is selected by `kid` and
-//! the token's `alg` must be exactly that key's algorithm.
+//! headers; the parameters this crate never honours are refused; the key is selected by `kid` (by
+//! `alg` in a ring without kids, see [`Keys`]) and the token's `alg` must be exactly that key's
+//! algorithm.
 
 use std::borrow::Cow;
 
@@ -68,7 +69,8 @@ fn alg_from_str(s: &str) -> Option<Algorithm> {
 }
 
 /// Steps 2–4 for a header that is not one of the fast ones: decode, parse, refuse the parameters
-/// we never honour, select the key by `kid`, pin the algorithm.
+/// we never honour, select the key (by `kid`, or by `alg` in a ring without kids), pin the
+/// algorithm.
 pub(crate) fn select_key<'k>(keys: &'k Keys, h64: &[u8]) -> Result<&'k Key, AuthErrorKind> {
     let mut hbuf = Scratch::<384>::new();
     let header_json = hbuf.decode(h64).map_err(|()| AuthErrorKind::Malformed)?;
@@ -96,11 +98,10 @@ pub(crate) fn select_key<'k>(keys: &'k Keys, h64: &[u8]) -> Result<&'k Key, Auth
         return Err(AuthErrorKind::ForbiddenHeader);
     }
 
-    // 4. Key by kid; alg must be the key's own.
-    let key = keys
-        .select(header.kid.as_deref())
-        .ok_or(AuthErrorKind::UnknownKey)?;
-    if alg_from_str(&header.alg) != Some(key.alg) {
+    // 4. Key by kid (or, in a ring without kids, by alg: see `Keys`); alg must be the key's own.
+    let alg = alg_from_str(&header.alg);
+    let key = keys.select(header.kid.as_deref(), alg)?;
+    if alg != Some(key.alg) {
         return Err(AuthErrorKind::AlgorithmNotAllowed);
     }
     Ok(key)
@@ -121,8 +122,12 @@ mod tests {
         let other = Key::hmac(Algorithm::HS384, [3u8; 48])
             .expect("key")
             .with_kid("k2");
+        let plain384 = Key::hmac(Algorithm::HS384, [4u8; 48]).expect("key");
         for keys in [
-            Keys::new(plain),
+            Keys::new(plain.clone()),
+            // No key has a kid: selection by alg, the default first.
+            Keys::from_keys([plain.clone(), plain384.clone()]).expect("ring"),
+            Keys::from_keys([plain384, plain]).expect("ring"),
             Keys::from_keys([with_kid.clone(), other.clone()]).expect("ring"),
             Keys::from_keys([other, with_kid])
                 .expect("ring")
@@ -142,5 +147,115 @@ mod tests {
             // Anything else takes the full path.
             assert!(keys.fast_header(b"eyJhbGciOiJub25lIn0").is_none());
         }
+    }
+
+    fn b64(json: &str) -> Vec<u8> {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(json)
+            .into_bytes()
+    }
+
+    fn picked(keys: &Keys, header: &str) -> Result<(Option<String>, Algorithm), AuthErrorKind> {
+        let h = b64(header);
+        let full = select_key(keys, &h).map(|k| (k.kid().map(str::to_owned), k.algorithm()));
+        // Where the fast path answers, it answers the same.
+        if let Some(fast) = keys.fast_header(&h) {
+            assert_eq!(
+                Ok((fast.kid().map(str::to_owned), fast.algorithm())),
+                full,
+                "{header}"
+            );
+        }
+        full
+    }
+
+    /// In a ring without kids a token's `kid` is not used and its `alg` picks the key (the
+    /// default first); with kids selection stays strict. The fast path agrees with both.
+    #[test]
+    fn kid_rule_by_ring() {
+        let hs256 = Key::hmac(Algorithm::HS256, [1u8; 32]).expect("key");
+        let hs384 = Key::hmac(Algorithm::HS384, [2u8; 48]).expect("key");
+        let hs384b = Key::hmac(Algorithm::HS384, [3u8; 48]).expect("key");
+        let hs512 = Key::hmac(Algorithm::HS512, [4u8; 64]).expect("key");
+
+        let one = Keys::new(hs256.clone());
+        for header in [
+            r#"{"alg":"HS256","typ":"JWT"}"#,
+            r#"{"alg":"HS256","kid":"key-1","typ":"JWT"}"#,
+            r#"{"alg":"HS256","kid":"","typ":"JWT"}"#,
+            r#"{"kid":"../../etc/passwd","alg":"HS256"}"#,
+        ] {
+            assert_eq!(
+                picked(&one, header),
+                Ok((None, Algorithm::HS256)),
+                "{header}"
+            );
+        }
+        // Still pinned: another alg, `none`, or an unknown one is refused.
+        for alg in ["HS384", "none", "RS256", "hs256"] {
+            let header = format!(r#"{{"alg":"{alg}","kid":"key-1"}}"#);
+            assert_eq!(
+                picked(&one, &header),
+                Err(AuthErrorKind::AlgorithmNotAllowed),
+                "{header}"
+            );
+        }
+
+        // Several kid-less keys: by alg, the default first.
+        let ring = Keys::from_keys([hs256.clone(), hs384.clone(), hs512]).expect("ring");
+        for (alg, want) in [
+            ("HS256", Algorithm::HS256),
+            ("HS384", Algorithm::HS384),
+            ("HS512", Algorithm::HS512),
+        ] {
+            for header in [
+                format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#),
+                format!(r#"{{"alg":"{alg}","kid":"idp-2025","typ":"JWT"}}"#),
+            ] {
+                assert_eq!(picked(&ring, &header), Ok((None, want)), "{header}");
+            }
+        }
+        // Two non-default keys of one algorithm: refused, not guessed.
+        let ambiguous = Keys::from_keys([hs256.clone(), hs384.clone(), hs384b]).expect("ring");
+        assert_eq!(
+            picked(&ambiguous, r#"{"alg":"HS384","kid":"a"}"#),
+            Err(AuthErrorKind::UnknownKey)
+        );
+        assert_eq!(
+            picked(&ambiguous, r#"{"alg":"HS384"}"#),
+            Err(AuthErrorKind::UnknownKey)
+        );
+        assert_eq!(
+            picked(&ambiguous, r#"{"alg":"HS256","kid":"a"}"#),
+            Ok((None, Algorithm::HS256))
+        );
+        // The default key shares its algorithm with another: the default is used.
+        let twin = Keys::from_keys([hs384.clone(), hs256.clone(), hs384.clone()]).expect("ring");
+        assert_eq!(
+            picked(&twin, r#"{"alg":"HS384","kid":"a"}"#),
+            Ok((None, Algorithm::HS384))
+        );
+
+        // A ring with a kid: strict.
+        let strict = Keys::from_keys([hs256.with_kid("a"), hs384]).expect("ring");
+        assert_eq!(
+            picked(&strict, r#"{"alg":"HS256","kid":"a"}"#),
+            Ok((Some("a".into()), Algorithm::HS256))
+        );
+        assert_eq!(
+            picked(&strict, r#"{"alg":"HS384","kid":"b"}"#),
+            Err(AuthErrorKind::UnknownKey)
+        );
+        // Kid-less tokens: the default key only, never another by alg.
+        assert_eq!(
+            picked(&strict, r#"{"alg":"HS256"}"#),
+            Ok((Some("a".into()), Algorithm::HS256))
+        );
+        let h = b64(r#"{"alg":"HS384"}"#);
+        assert_eq!(
+            select_key(&strict, &h).err(),
+            Some(AuthErrorKind::AlgorithmNotAllowed)
+        );
     }
 }

@@ -1,5 +1,7 @@
 //! Keys: each [`Key`] is pinned to exactly one algorithm by the server; a [`Keys`] ring selects a
-//! key by the token's `kid` (for rotation), never by anything else the token says.
+//! key by the token's `kid` when its keys have kids (rotation, a JWKS), and by the token's `alg`
+//! among the ring's keys when none has (see [`Keys`] for the rule); the token's `alg` must always
+//! be the selected key's own.
 //!
 //! ```
 //! use tower_jwt_auth::{Algorithm, Key, Keys};
@@ -32,7 +34,7 @@ use jsonwebtoken::{DecodingKey, DecodingKeyKind, EncodingKey};
 
 pub use jsonwebtoken::Algorithm;
 
-use crate::error::ConfigError;
+use crate::error::{AuthErrorKind, ConfigError};
 
 #[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
 compile_error!(
@@ -687,11 +689,28 @@ fn key_algorithm(ka: KeyAlgorithm) -> Result<Algorithm, ConfigError> {
 
 /// A key ring: the keys a verifier accepts, selected by `kid`, and the key that signs.
 ///
-/// * A token with a `kid` is verified only with the key of that id; an unknown `kid` is rejected.
-/// * A token without a `kid` is verified with the ring's default key: the first key added, or
-///   the one named by [`Keys::signing_kid`]. (Only that key: a second key without a `kid` is
-///   never tried.)
-/// * The token's `alg` must equal the selected key's algorithm exactly; it never picks the key.
+/// # Which key verifies a token
+///
+/// The rule depends on whether any key in the ring has a `kid`:
+///
+/// * **Some key has a `kid`** (a JWKS, a rotation ring): selection is strict. A token with a
+///   `kid` is verified only with the key of that id; an unknown `kid` is rejected
+///   (`unknown_key`). A token without a `kid` is verified with the ring's default key: the first
+///   key added, or the one named by [`Keys::signing_kid`] (only that key: another key is never
+///   tried).
+/// * **No key has a `kid`** (a secret, a PEM or DER key, several of them): the token's `kid`,
+///   whatever it says, is not used; this is what jsonwebtoken, PyJWT and jose do with the key they
+///   were given, and what lets an identity provider's tokens (which always name a `kid`) verify
+///   against its public key given as PEM. The key is chosen by the token's `alg`: the default key
+///   if `alg` is its algorithm, otherwise the one key whose algorithm `alg` is. If no key has that
+///   algorithm the token is rejected (`algorithm_not_allowed`); if two or more keys other than
+///   the default have it, the choice would be a guess and the token is rejected (`unknown_key`):
+///   give those keys a `kid` ([`Key::with_kid`]).
+///
+/// Either way the token's `alg` must equal the selected key's algorithm exactly: each key is
+/// pinned to one algorithm by the server, so `none`, an HMAC token against an RSA key and
+/// `PS256` against an `RS256` key are all rejected (`algorithm_not_allowed`), and nothing is
+/// ever fetched because a token's header says so.
 ///
 /// Cloning is cheap (the ring is shared). `Debug` never shows key material.
 ///
@@ -710,6 +729,26 @@ fn key_algorithm(ka: KeyAlgorithm) -> Result<Algorithm, ConfigError> {
 /// # let _ = (keys, ring);
 /// # Ok::<(), tower_jwt_auth::ConfigError>(())
 /// ```
+///
+/// An identity provider's public key as PEM, without a `kid`: its tokens name one
+/// (`"kid":"key-1"`), and verify all the same.
+///
+/// ```
+/// use tower_jwt_auth::{Algorithm, Key, Keys, Verifier};
+///
+/// # let public_pem = include_str!("../../benches/fixtures/rsa_public.pem");
+/// # let private_pem = include_str!("../../benches/fixtures/rsa_private.pem");
+/// let keys = Keys::new(Key::rsa_pem(Algorithm::RS256, public_pem)?);
+/// # let signer = Keys::new(Key::rsa_pem(Algorithm::RS256, public_pem)?
+/// #     .with_private_pem(private_pem)?.with_kid("key-1"));
+/// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+/// # let token = signer.encode(&serde_json::json!({"sub": "alice", "exp": now + 60}))?;
+/// let verifier = Verifier::jwt(keys);
+/// // `token`'s header: {"alg":"RS256","kid":"key-1","typ":"JWT"}
+/// let verified = verifier.verify::<serde_json::Value>(&token).expect("verifies");
+/// assert_eq!(verified.claims["sub"], "alice");
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Keys {
     inner: Arc<Ring>,
@@ -723,6 +762,9 @@ struct Ring {
     default: usize,
     /// Index of the key that signs new tokens.
     signing: usize,
+    /// Only for a ring in which no key has a `kid`: for each algorithm other than the default
+    /// key's, the one key of that algorithm (`None`: several, so a token of it is refused).
+    by_alg: Box<[(Algorithm, Option<usize>)]>,
     /// The base64url headers that select the default key with its own algorithm and nothing
     /// else, as PyJWT and jsonwebtoken write them: a token whose header segment is one of these
     /// bytes exactly skips the header decode and parse (same outcome, fewer cycles).
@@ -741,11 +783,25 @@ impl Ring {
             .map(fast_headers)
             .unwrap_or_default()
             .into_boxed_slice();
+        let mut by_alg: Vec<(Algorithm, Option<usize>)> = Vec::new();
+        if by_kid.is_empty() {
+            let default_alg = keys.get(default).map(|k| k.alg);
+            for (i, key) in keys.iter().enumerate() {
+                if Some(key.alg) == default_alg {
+                    continue;
+                }
+                match by_alg.iter_mut().find(|(alg, _)| *alg == key.alg) {
+                    Some(entry) => entry.1 = None,
+                    None => by_alg.push((key.alg, Some(i))),
+                }
+            }
+        }
         Self {
             keys,
             by_kid,
             default,
             signing,
+            by_alg: by_alg.into_boxed_slice(),
             fast_headers,
         }
     }
@@ -899,12 +955,41 @@ impl Keys {
         self.inner.fast_headers.iter().map(|h| &**h)
     }
 
-    /// Selects the key for a token: by `kid` if it has one, else the default key.
+    /// Selects the key for a token whose header names `kid` (if any) and `alg` (`None`: not an
+    /// algorithm this crate knows), by the rule in the [type docs](Keys). The caller still checks
+    /// that `alg` is the selected key's algorithm.
+    ///
+    /// # Errors
+    /// [`AuthErrorKind::UnknownKey`] for a `kid` no key has (in a ring with kids), or for an
+    /// algorithm several kid-less keys share (in a ring without).
     #[inline]
-    pub(crate) fn select(&self, kid: Option<&str>) -> Option<&Key> {
+    pub(crate) fn select(
+        &self,
+        kid: Option<&str>,
+        alg: Option<Algorithm>,
+    ) -> Result<&Key, AuthErrorKind> {
+        let ring = &*self.inner;
+        let default = ring.keys.get(ring.default).ok_or(AuthErrorKind::UnknownKey);
+        if ring.by_kid.is_empty() {
+            // No key has a kid: the token's is not used; its algorithm picks the key.
+            let Some(alg) = alg else { return default };
+            if default.is_ok_and(|k| k.alg == alg) {
+                return default;
+            }
+            return match ring.by_alg.iter().find(|(a, _)| *a == alg) {
+                Some((_, Some(i))) => ring.keys.get(*i).ok_or(AuthErrorKind::UnknownKey),
+                Some((_, None)) => Err(AuthErrorKind::UnknownKey),
+                // No key of that algorithm: the caller's alg check refuses it.
+                None => default,
+            };
+        }
         match kid {
-            Some(kid) => self.inner.by_kid.get(kid).map(|&i| &self.inner.keys[i]),
-            None => self.inner.keys.get(self.inner.default),
+            Some(kid) => ring
+                .by_kid
+                .get(kid)
+                .and_then(|&i| ring.keys.get(i))
+                .ok_or(AuthErrorKind::UnknownKey),
+            None => default,
         }
     }
 }

@@ -4,11 +4,16 @@
 //! ```
 //! use tower_jwt_auth::{AuthErrorKind, Keys, SimpleJwtClaims, Verifier};
 //!
-//! let verifier = Verifier::new(Keys::hs256(b"a-long-random-secret-of-at-least-32-bytes!")?);
+//! let verifier = Verifier::simplejwt(Keys::hs256(b"a-long-random-secret-of-at-least-32-bytes!")?);
 //! let err = verifier.verify::<SimpleJwtClaims>("not.a.jwt").unwrap_err();
 //! assert_eq!(err.kind(), AuthErrorKind::Malformed);
 //! # Ok::<(), tower_jwt_auth::ConfigError>(())
 //! ```
+//!
+//! Three policies: [`Verifier::simplejwt`] (simplejwt's access tokens; what [`Verifier::new`]
+//! means), [`Verifier::jwt`] (any RFC 7519 token, your own claims) and
+//! [`Verifier::access_token`] (an OAuth 2.0 authorization server's access tokens, RFC 9068). See
+//! [`Verifier`] for what each requires.
 //!
 //! What it checks, in order (simplejwt's order, so the same token gets the same message), and
 //! the file of this module that does it ([`Verifier::verify`] runs the steps in `mod.rs`):
@@ -18,14 +23,16 @@
 //!    object (`header.rs`);
 //! 3. header parameters that are never honoured (`jwk`, `jku`, `x5u`, `x5c`, `crit`, `zip`, `b64`,
 //!    `cty: JWT` or `application/jwt`) reject the token; nothing is ever fetched (`header.rs`);
-//! 4. the key is selected by `kid` (or the ring's default) and the token's `alg` must be exactly
-//!    that key's algorithm (so `none`, in any spelling, never verifies) (`header.rs`, `keys.rs`);
+//! 4. the key is selected by `kid` (or the ring's default; in a ring where no key has a `kid`, by
+//!    the token's `alg`, see [`Keys`]) and the token's `alg` must be exactly that key's algorithm
+//!    (so `none`, in any spelling, never verifies) (`header.rs`, `keys.rs`);
 //! 5. the signature, over the received bytes, compared in constant time (`keys.rs`);
 //! 6. the payload a JSON object; registered claims of the wrong type are invalid, never absent;
 //!    duplicate registered claims are rejected (`payload/`, `registered.rs`);
 //! 7. `exp` (expired when `exp <= now - leeway`), `nbf` and `iat` (not after `now + leeway`),
 //!    `aud` and `iss` (`policy.rs`: `Policy::check_times`, `Policy::check_claims`);
-//! 8. `exp` present, `jti` present, token type present and accepted, user id present, then the
+//! 8. `exp` present, then what the policy requires: `jti` present, token type present and
+//!    accepted, user id present (simplejwt's policy requires all three), then the
 //!    [`RevocationCheck`] (`policy.rs`);
 //! 9. the payload into your claims type `C` (`payload/`: one pass for `C` and the registered
 //!    claims together).
@@ -66,21 +73,39 @@ pub const MAX_LEEWAY_SECS: u64 = 300;
 
 /// Verifies tokens: keys plus the validation policy. Cheap to clone (shared).
 ///
-/// Secure, simplejwt-compatible defaults:
-/// * accepted token type: `access` (claim `token_type`);
-/// * `exp` and `jti` required, a usable `user_id` required;
+/// # Policies
+///
+/// Pick the constructor for the tokens you receive; each is a starting point that the setters
+/// below adjust.
+///
+/// | constructor | for | requires | user id |
+/// |---|---|---|---|
+/// | [`Verifier::simplejwt`] (= [`Verifier::new`], `From<Keys>`) | tokens of simplejwt or of this crate's token endpoints | `exp`, `jti`, `token_type: access` | `user_id`, required |
+/// | [`Verifier::jwt`] | any RFC 7519 token: your own, PyJWT's, jsonwebtoken's | `exp` | `sub`, if present |
+/// | [`Verifier::access_token`] | an OAuth 2.0 authorization server's access tokens (RFC 9068) | `exp`, `iss` and `aud` equal to yours, `sub` | `sub`, required |
+///
+/// Every policy verifies the signature with a key the server pinned to one algorithm, requires
+/// `exp` (expired when `exp <= now - leeway`), enforces `nbf` and `iat` (not after
+/// `now + leeway`), refuses registered claims of the wrong JSON type, checks `aud` and `iss`
+/// when configured, and refuses tokens over 8 KiB before decoding. They differ only in which
+/// claims they require beyond that, and in the user id claim.
+///
+/// Common settings (all policies):
 /// * leeway 0 (capped at [`MAX_LEEWAY_SECS`]);
-/// * no audience or issuer configured: `iss` is ignored, and a token that carries an `aud` is
-///   rejected (RFC 7519 §4.1.3: a recipient that does not identify with the audience MUST reject);
+/// * no audience or issuer configured (but in [`Verifier::access_token`]): `iss` is ignored, and
+///   a token that carries an `aud` is rejected (RFC 7519 §4.1.3: a recipient that does not
+///   identify with the audience MUST reject), so configure [`audience`](Self::audience) for
+///   tokens that carry one;
 /// * tokens over 8 KiB rejected before decoding.
 ///
 /// Every setter returns the changed verifier, so a policy reads as one chain; hand it to
-/// [`JwtAuthLayer::new`](crate::JwtAuthLayer::new) (which also takes bare [`Keys`]):
+/// [`JwtAuthLayer::new`](crate::JwtAuthLayer::new) (which also takes bare [`Keys`], meaning
+/// [`Verifier::simplejwt`]):
 ///
 /// ```
 /// use tower_jwt_auth::{Clock, JwtAuthLayer, Keys, SimpleJwtClaims, TokenType, Verifier};
 ///
-/// let verifier = Verifier::new(Keys::hs256(b"a-long-random-secret-of-at-least-32-bytes!")?)
+/// let verifier = Verifier::simplejwt(Keys::hs256(b"a-long-random-secret-of-at-least-32-bytes!")?)
 ///     .leeway(5)? // seconds of clock skew, at most MAX_LEEWAY_SECS
 ///     .audience(["my-api"]) // `aud` must be (or contain) one of these
 ///     .issuer(["https://auth.example.com"]) // `iss` must be one of these
@@ -134,10 +159,125 @@ impl<C> Verified<C> {
 }
 
 impl Verifier {
-    /// A verifier with the default policy (see the type docs).
+    /// simplejwt's policy: the same as [`Verifier::simplejwt`].
+    ///
+    /// `new` keeps meaning simplejwt's policy (the crate's token endpoints and every simplejwt
+    /// deployment rely on it: a weaker default would silently accept refresh tokens as access
+    /// tokens). For a token of your own use [`Verifier::jwt`]; for an identity provider's,
+    /// [`Verifier::access_token`].
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Keys, Verifier};
+    ///
+    /// let keys = Keys::hs256(b"a-long-random-secret-of-at-least-32-bytes!")?;
+    /// let v = Verifier::new(keys);
+    /// assert_eq!(v.accepted_token_types().map(<[_]>::len), Some(1)); // `access` only
+    /// # Ok::<(), tower_jwt_auth::ConfigError>(())
+    /// ```
     pub fn new(keys: Keys) -> Self {
+        Self::simplejwt(keys)
+    }
+
+    /// simplejwt's policy, for the tokens `djangorestframework-simplejwt` (and this crate's
+    /// [`Issuer`](crate::token::Issuer)) mints as access tokens:
+    /// * `token_type` must be `access` (a refresh token is not a bearer token, RFC 8725 §3.12);
+    /// * `exp` and `jti` required, and a usable `user_id` (a non-empty string or an integer);
+    /// * plus the checks every policy makes (see the [type docs](Verifier#policies)).
+    ///
+    /// Its rejections answer exactly as simplejwt does: `"Token has no id"`, `"Token has no
+    /// type"`, `"Token has wrong type"`, `"Token contained no recognizable user
+    /// identification"`.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Keys, SimpleJwtClaims, Verifier};
+    ///
+    /// let keys = Keys::hs256(b"a-long-random-secret-of-at-least-32-bytes!")?;
+    /// let verifier = Verifier::simplejwt(keys.clone());
+    /// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    /// let token = keys.encode(&serde_json::json!({
+    ///     "token_type": "access", "exp": now + 300, "iat": now,
+    ///     "jti": "0dbd3733a1a44c6c8a8e0d0b4b0e7c1f", "user_id": 1,
+    /// }))?;
+    /// let verified = verifier.verify::<SimpleJwtClaims>(&token).expect("a simplejwt access token");
+    /// assert_eq!(verified.claims.user_id.to_string(), "1");
+    /// # Ok::<(), tower_jwt_auth::ConfigError>(())
+    /// ```
+    pub fn simplejwt(keys: Keys) -> Self {
         Self {
             inner: Arc::new(Policy::simplejwt(keys)),
+        }
+    }
+
+    /// The generic policy, for any RFC 7519 token (your own, PyJWT's, jsonwebtoken's): the
+    /// checks every policy makes and nothing of simplejwt's layout.
+    /// * the signature, with the key's pinned algorithm;
+    /// * `exp` required; `nbf` and `iat` enforced when present;
+    /// * `iss` and `aud` checked once [`issuer`](Self::issuer) and [`audience`](Self::audience)
+    ///   are set; without an audience, a token that carries `aud` is rejected (RFC 7519 §4.1.3);
+    /// * no `token_type`, `jti` or user id required; `sub`, when present, must be a string (as
+    ///   RFC 7519 and PyJWT require) and is the user id ([`Verified::user_id`]).
+    ///
+    /// `C` is your own claims struct. Add requirements with the setters
+    /// ([`require_user_id`](Self::require_user_id), [`require_jti`](Self::require_jti),
+    /// [`token_types`](Self::token_types)).
+    ///
+    /// ```
+    /// use serde::Deserialize;
+    /// use tower_jwt_auth::{Keys, Verifier};
+    ///
+    /// #[derive(Clone, Debug, Deserialize)]
+    /// struct MyClaims {
+    ///     sub: String,
+    ///     exp: u64,
+    ///     #[serde(default)]
+    ///     role: Option<String>,
+    /// }
+    ///
+    /// let keys = Keys::hs256(b"a-long-random-secret-of-at-least-32-bytes!")?;
+    /// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    /// // As PyJWT would mint it: jwt.encode({"sub": "alice", "iat": now, "exp": now + 300}, secret)
+    /// let token = keys.encode(&serde_json::json!({"sub": "alice", "iat": now, "exp": now + 300}))?;
+    ///
+    /// let verified = Verifier::jwt(keys).verify::<MyClaims>(&token).expect("a token of one's own");
+    /// assert_eq!(verified.claims.sub, "alice");
+    /// assert_eq!(verified.user_id.map(|u| u.to_string()).as_deref(), Some("alice"));
+    /// # Ok::<(), tower_jwt_auth::ConfigError>(())
+    /// ```
+    pub fn jwt(keys: Keys) -> Self {
+        Self {
+            inner: Arc::new(Policy::jwt(keys)),
+        }
+    }
+
+    /// The OAuth 2.0 access-token policy (RFC 9068 §4), for a resource server that accepts an
+    /// authorization server's (an identity provider's) access tokens: [`Verifier::jwt`] plus
+    /// * `iss` required and equal to `issuer`;
+    /// * `aud` required and equal to (or, as an array, containing) `audience`;
+    /// * `sub` required, a non-empty string: the user id ([`Verified::user_id`]).
+    ///
+    /// RFC 9068 §2.2 also lists `iat`, `jti` and `client_id` as required; identity providers
+    /// differ on them, so they are not required here (`iat` is still enforced when present; add
+    /// [`require_jti(true)`](Self::require_jti) if your provider sends one). More issuers or
+    /// audiences: [`issuer`](Self::issuer) and [`audience`](Self::audience) replace the lists.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, Key, Keys, Verifier};
+    ///
+    /// # let pem = include_str!("../../benches/fixtures/rsa_public.pem");
+    /// // The provider's public key: PEM (no kid needed) or its JWKS (`Keys::from_jwks_json`).
+    /// let keys = Keys::new(Key::rsa_pem(Algorithm::RS256, pem)?);
+    /// let verifier = Verifier::access_token(keys, "https://idp.example.com/", "https://api.example.com")
+    ///     .leeway(30)?;
+    /// # let _ = verifier;
+    /// # Ok::<(), tower_jwt_auth::ConfigError>(())
+    /// ```
+    pub fn access_token(
+        keys: Keys,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Policy::access_token(keys, issuer.into(), audience.into())),
         }
     }
 
@@ -152,7 +292,8 @@ impl Verifier {
     }
 
     /// Accept only these token types (the `token_type` claim, compared exactly). Default:
-    /// `[TokenType::ACCESS]`. The refresh service uses `[TokenType::REFRESH]`.
+    /// `[TokenType::ACCESS]` for [`Verifier::simplejwt`], any (none required) for the other
+    /// policies. The refresh service uses `[TokenType::REFRESH]`.
     #[must_use]
     pub fn token_types(self, types: impl IntoIterator<Item = TokenType>) -> Self {
         let types: Arc<[TokenType]> = types.into_iter().collect();
@@ -189,6 +330,7 @@ impl Verifier {
     }
 
     /// Require `aud` to be (or, as an array, contain) one of these values. simplejwt's `AUDIENCE`.
+    /// Replaces the list (also the one [`Verifier::access_token`] was given).
     #[must_use]
     pub fn audience<I, S>(self, audiences: I) -> Self
     where
@@ -199,7 +341,8 @@ impl Verifier {
         self.edit(|p| p.audience = Some(v))
     }
 
-    /// Require `iss` to equal one of these values. simplejwt's `ISSUER`.
+    /// Require `iss` to equal one of these values. simplejwt's `ISSUER`. Replaces the list (also
+    /// the one [`Verifier::access_token`] was given).
     #[must_use]
     pub fn issuer<I, S>(self, issuers: I) -> Self
     where
@@ -210,7 +353,8 @@ impl Verifier {
         self.edit(|p| p.issuer = Some(v))
     }
 
-    /// Whether `jti` is required (default `true`, as simplejwt's `JTI_CLAIM = "jti"`).
+    /// Whether `jti` is required (default `true` for [`Verifier::simplejwt`], as simplejwt's
+    /// `JTI_CLAIM = "jti"`; `false` for the other policies).
     ///
     /// # ⚠️ Warning
     /// Without a `jti` a token cannot be revoked or denylisted individually (RFC 9700 §4.14).
@@ -219,13 +363,15 @@ impl Verifier {
         self.edit(|p| p.require_jti = required)
     }
 
-    /// Whether a usable user id claim is required (default `true`).
+    /// Whether a usable user id claim is required (default `true` for [`Verifier::simplejwt`]
+    /// and [`Verifier::access_token`], `false` for [`Verifier::jwt`]).
     #[must_use]
     pub fn require_user_id(self, required: bool) -> Self {
         self.edit(|p| p.require_user_id = required)
     }
 
-    /// The user id claim's name (simplejwt's `USER_ID_CLAIM`, default `user_id`). `sub` works
+    /// The user id claim's name (simplejwt's `USER_ID_CLAIM`; default `user_id` for
+    /// [`Verifier::simplejwt`], `sub` for the other policies). `sub` works
     /// (it must then be a string, as PyJWT requires); the names of the claims the verifier
     /// checks (`exp`, `nbf`, `iat`, `aud`, `iss`, `refresh_exp`) are always read as themselves,
     /// so configuring one of them here, or for the token type or `jti`, just fails every token.
@@ -470,6 +616,7 @@ impl Verifier {
     }
 }
 
+/// [`Verifier::simplejwt`]: what `JwtAuthLayer::new(keys)` means.
 impl From<Keys> for Verifier {
     fn from(keys: Keys) -> Self {
         Self::new(keys)

@@ -32,7 +32,7 @@ pub(crate) struct Policy {
 }
 
 impl Policy {
-    /// simplejwt's defaults (see [`Verifier`](super::Verifier)'s docs).
+    /// simplejwt's policy (see [`Verifier::simplejwt`](super::Verifier::simplejwt)).
     pub(crate) fn simplejwt(keys: Keys) -> Self {
         Self {
             keys,
@@ -46,6 +46,34 @@ impl Policy {
             max_len: DEFAULT_MAX_TOKEN_LEN,
             clock: Clock::system(),
             revocation: None,
+        }
+    }
+
+    /// The generic RFC 7519 policy (see [`Verifier::jwt`](super::Verifier::jwt)): simplejwt's
+    /// checks minus its layout (no token type, no `jti`, no user id required; `sub` read as the
+    /// user id when present).
+    pub(crate) fn jwt(keys: Keys) -> Self {
+        Self {
+            types: None,
+            names: ClaimNames {
+                user_id: std::borrow::Cow::Borrowed("sub"),
+                ..ClaimNames::default()
+            },
+            require_jti: false,
+            require_user_id: false,
+            ..Self::simplejwt(keys)
+        }
+    }
+
+    /// The OAuth 2.0 access-token policy (see
+    /// [`Verifier::access_token`](super::Verifier::access_token)): [`Policy::jwt`] with `iss`,
+    /// `aud` and `sub` required.
+    pub(crate) fn access_token(keys: Keys, issuer: String, audience: String) -> Self {
+        Self {
+            issuer: Some(vec![issuer]),
+            audience: Some(vec![audience]),
+            require_user_id: true,
+            ..Self::jwt(keys)
         }
     }
 

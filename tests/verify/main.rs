@@ -1,5 +1,6 @@
-//! The pure verifier: keys in every form and their validation, the verifier's hardening
-//! against odd tokens, and the JSON payload fast paths checked against serde_json.
+//! The pure verifier: keys in every form and their validation, the named policies (with PyJWT
+//! tokens), the verifier's hardening against odd tokens, and the JSON payload fast paths
+//! checked against serde_json.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -8,3 +9,4 @@ mod hardening;
 mod json_fast_path;
 mod key_validation;
 mod keys;
+mod policies;
