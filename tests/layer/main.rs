@@ -1,12 +1,11 @@
-//! The layer on the wire: every rejection and acceptance with its exact status, body and
-//! challenge (simplejwt's recorded exchanges), the security properties, property tests over
-//! mutated tokens, the axum extractor and a real tonic server.
+//! The layer in front of services: the wire answers for every header and token case, the bearer
+//! transport, and the integrations (an axum `Router` and a real tonic server and client).
 
 #[path = "../support/mod.rs"]
 mod support;
 
-mod axum_extractor;
-mod grpc;
-mod properties;
-mod security;
+#[cfg(feature = "axum")]
+mod axum_router;
+mod tonic_server;
+mod transport;
 mod wire;

@@ -1,12 +1,12 @@
-//! The layer on the wire: every header case and token case of WIRE.md §2.5, through
-//! `JwtAuthLayer<SimpleJwtClaims>` on a tower `service_fn`, with the real tokens recorded from a
-//! simplejwt server (verified with its secret and the clock stopped at their `iat`).
+//! The layer on the wire: every header case and token case of the transcript's "protected"
+//! exchanges, through `JwtAuthLayer<SimpleJwtClaims>` on a tower `service_fn`, with the real
+//! tokens recorded from a simplejwt server (verified with its secret and the clock stopped at their
+//! `iat`); then the rejection plumbing (extensions, realm, gRPC, optional mode, cookie, responder,
+//! checks) and the policy options seen on the wire.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::support::transcript as t;
-use crate::support::*;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::json;
@@ -15,42 +15,106 @@ use tower_jwt_auth::{
     AuthError, AuthErrorKind, JwtAuthLayer, SimpleJwtClaims, TokenType, Verified,
 };
 
-async fn call(req: Request<String>) -> Reply {
-    send(ref_layer().layer(echo()), req).await
+use crate::support::transcript::{self as t, recorded};
+use crate::support::*;
+
+/// The tokens these tests send are the ones the transcript's exchanges sent, byte for byte.
+#[test]
+fn recorded_tokens_are_the_transcripts_own() {
+    let access = t::ACCESS;
+    assert_eq!(
+        recorded("protected: wrong scheme 'JWT <valid access>'"),
+        format!("JWT {access}")
+    );
+    assert_eq!(
+        recorded("protected: lower-case 'bearer <valid access>'"),
+        format!("bearer {access}")
+    );
+    assert_eq!(
+        recorded("protected: 'Bearer  <valid access>' (two spaces)"),
+        format!("Bearer  {access}")
+    );
+    for (title, token) in [
+        ("protected: expired access token", t::EXPIRED),
+        ("protected: tampered signature", t::TAMPERED_SIGNATURE),
+        (
+            "protected: tampered payload (user_id changed, original signature)",
+            t::TAMPERED_PAYLOAD,
+        ),
+        ("protected: signed with a different secret", t::OTHER_SECRET),
+        ("protected: alg=none token", t::ALG_NONE),
+        (
+            "protected: HS512 token signed with the right key (algorithm not allowed)",
+            t::HS512_RIGHT_KEY,
+        ),
+        ("protected: refresh token used as Bearer", t::REFRESH),
+        ("protected: token without jti (valid signature)", t::NO_JTI),
+        (
+            "protected: token without token_type (valid signature)",
+            t::NO_TOKEN_TYPE,
+        ),
+        ("protected: token without exp (valid signature)", t::NO_EXP),
+        (
+            "protected: token without user_id (valid signature)",
+            t::NO_USER_ID,
+        ),
+        (
+            "protected: token for a non-existent user id",
+            t::UNKNOWN_USER,
+        ),
+        ("protected: token for an inactive user", t::INACTIVE_USER),
+        (
+            "protected: legacy token with an integer user_id claim (pre-5.5.1 style)",
+            t::INTEGER_USER_ID,
+        ),
+        (
+            "protected: user_id claim that is not a number ('abc')",
+            t::USER_ID_ABC,
+        ),
+        ("protected: nbf in the future", t::NBF_FUTURE),
+        ("protected: iat in the future", t::IAT_FUTURE),
+        (
+            "protected: extra unknown claims and aud/iss are ignored with default settings",
+            t::AUD_ISS_EXTRA,
+        ),
+    ] {
+        assert_eq!(recorded(title), format!("Bearer {token}"), "{title}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Header cases (WIRE.md §2.5 "Header cases")
+// Header cases (the recorded "protected" exchanges about the Authorization header)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn no_header_is_credentials_not_provided() {
-    // T#45
+    // "protected: no Authorization header"
     assert_missing(&call(get(None)).await);
 }
 
 #[tokio::test]
 async fn empty_header_is_credentials_not_provided() {
-    // T#52
+    // "protected: empty Authorization header"
     assert_missing(&call(get(Some(""))).await);
     assert_missing(&call(get(Some("   "))).await);
 }
 
 #[tokio::test]
 async fn token_scheme_is_credentials_not_provided() {
-    // T#49
+    // "protected: wrong scheme 'Token x'"
     assert_missing(&call(get(Some("Token x"))).await);
 }
 
 #[tokio::test]
 async fn jwt_scheme_with_a_valid_token_is_credentials_not_provided() {
-    // T#50
+    // "protected: wrong scheme 'JWT <valid access>'"
     assert_missing(&call(get(Some(&format!("JWT {}", t::ACCESS)))).await);
 }
 
 #[tokio::test]
 async fn lowercase_bearer_is_accepted_by_default() {
-    // T#51 is a 401 in simplejwt; RFC 9110 §11.1 makes the scheme case-insensitive, our default.
+    // "protected: lower-case 'bearer <valid access>'" is a 401 in simplejwt; RFC 9110 section
+    // 11.1 makes the scheme case-insensitive, our default.
     let r = call(get(Some(&format!("bearer {}", t::ACCESS)))).await;
     assert_ok_user(&r, "1");
     let r = call(get(Some(&format!("BEARER {}", t::ACCESS)))).await;
@@ -59,7 +123,7 @@ async fn lowercase_bearer_is_accepted_by_default() {
 
 #[tokio::test]
 async fn lowercase_bearer_is_credentials_not_provided_when_case_sensitive() {
-    // T#51 exactly, with simplejwt's case-sensitive matching.
+    // The recorded lower-case exchange exactly, with simplejwt's case-sensitive matching.
     let svc = ref_layer().scheme_case_sensitive(true).layer(echo());
     let r = send(svc.clone(), get(Some(&format!("bearer {}", t::ACCESS)))).await;
     assert_missing(&r);
@@ -69,21 +133,21 @@ async fn lowercase_bearer_is_credentials_not_provided_when_case_sensitive() {
 
 #[tokio::test]
 async fn bearer_alone_is_bad_authorization_header() {
-    // T#47
+    // "protected: 'Bearer' alone"
     assert_bad_header(&call(get(Some("Bearer"))).await);
     assert_bad_header(&call(get(Some("Bearer   "))).await);
 }
 
 #[tokio::test]
 async fn bearer_with_two_values_is_bad_authorization_header() {
-    // T#48
+    // "protected: 'Bearer a b' (three parts)"
     assert_bad_header(&call(get(Some("Bearer a b"))).await);
     assert_bad_header(&call(get(Some(&format!("Bearer {} x", t::ACCESS)))).await);
 }
 
 #[tokio::test]
 async fn runs_of_whitespace_are_collapsed() {
-    // T#53
+    // "protected: 'Bearer  <valid access>' (two spaces)"
     assert_ok_user(
         &call(get(Some(&format!("Bearer  {}", t::ACCESS)))).await,
         "1",
@@ -105,19 +169,7 @@ async fn two_authorization_headers_are_400() {
         .header("authorization", format!("Bearer {}", t::ACCESS))
         .body(String::new())
         .expect("request");
-    let r = call(req).await;
-    let detail = "More than one set of credentials was sent; send exactly one Authorization header";
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        r.body,
-        format!(r#"{{"detail":"{detail}","code":"invalid_request"}}"#)
-    );
-    assert_eq!(r.header("content-type"), "application/json");
-    assert_eq!(
-        r.header("www-authenticate"),
-        format!(r#"Bearer realm="api", error="invalid_request", error_description="{detail}""#)
-    );
-    assert_eq!(r.kind(), AuthErrorKind::MultipleCredentials);
+    assert_multiple_credentials(&call(req).await);
 }
 
 #[tokio::test]
@@ -136,7 +188,7 @@ async fn two_headers_are_400_even_if_one_is_empty_or_another_scheme() {
 
 #[tokio::test]
 async fn options_without_a_token_is_credentials_not_provided() {
-    // T#46: a CORS preflight is not exempt.
+    // "protected: OPTIONS (e.g. a CORS preflight) without a token is rejected too".
     let req = Request::builder()
         .method(Method::OPTIONS)
         .uri("/api/weekly_schedule/")
@@ -146,12 +198,12 @@ async fn options_without_a_token_is_credentials_not_provided() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Token cases (WIRE.md §2.5 "Token cases")
+// Token cases (the recorded "protected" exchanges about the token)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn valid_access_token_reaches_the_service_with_its_claims() {
-    // T#53's token, verified with the reference secret.
+    // The recorded access token, verified with the reference secret.
     let r = call(bearer(t::ACCESS)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.error.is_none());
@@ -173,21 +225,22 @@ async fn valid_access_token_reaches_the_service_with_its_claims() {
 
 #[tokio::test]
 async fn garbage_is_token_invalid() {
-    // T#54
+    // "protected: 'Bearer garbage'"
     let r = call(bearer("garbage")).await;
     assert_rejected(&r, "Token is invalid", AuthErrorKind::Malformed);
 }
 
 #[tokio::test]
 async fn expired_is_token_expired() {
-    // T#55
+    // "protected: expired access token"
     let r = call(bearer(t::EXPIRED)).await;
     assert_rejected(&r, "Token is expired", AuthErrorKind::Expired);
 }
 
 #[tokio::test]
 async fn expiry_boundary_is_exp_le_now() {
-    // PyJWT: expired when exp <= now - leeway. T#01's token at exactly its exp is expired.
+    // PyJWT: expired when exp <= now - leeway. The recorded access token at
+    // exactly its exp is expired.
     let at = |now: i64| {
         let layer = JwtAuthLayer::<SimpleJwtClaims>::new(
             ref_verifier().clock(tower_jwt_auth::Clock::fixed(now)),
@@ -200,28 +253,28 @@ async fn expiry_boundary_is_exp_le_now() {
 
 #[tokio::test]
 async fn tampered_signature_is_token_invalid() {
-    // T#56
+    // "protected: tampered signature"
     let r = call(bearer(t::TAMPERED_SIGNATURE)).await;
     assert_rejected(&r, "Token is invalid", AuthErrorKind::BadSignature);
 }
 
 #[tokio::test]
 async fn tampered_payload_is_token_invalid() {
-    // T#57
+    // "protected: tampered payload (user_id changed, original signature)"
     let r = call(bearer(t::TAMPERED_PAYLOAD)).await;
     assert_rejected(&r, "Token is invalid", AuthErrorKind::BadSignature);
 }
 
 #[tokio::test]
 async fn other_secret_is_token_invalid() {
-    // T#58
+    // "protected: signed with a different secret"
     let r = call(bearer(t::OTHER_SECRET)).await;
     assert_rejected(&r, "Token is invalid", AuthErrorKind::BadSignature);
 }
 
 #[tokio::test]
 async fn alg_none_is_token_invalid() {
-    // T#59
+    // "protected: alg=none token"
     let r = call(bearer(t::ALG_NONE)).await;
     assert_rejected(&r, "Token is invalid", AuthErrorKind::AlgorithmNotAllowed);
 }
@@ -245,56 +298,56 @@ async fn alg_none_in_any_spelling_with_or_without_signature_is_token_invalid() {
 
 #[tokio::test]
 async fn hs512_with_the_right_key_is_token_invalid() {
-    // T#60
+    // "protected: HS512 token signed with the right key (algorithm not allowed)"
     let r = call(bearer(t::HS512_RIGHT_KEY)).await;
     assert_rejected(&r, "Token is invalid", AuthErrorKind::AlgorithmNotAllowed);
 }
 
 #[tokio::test]
 async fn nbf_in_the_future_is_token_invalid() {
-    // T#70
+    // "protected: nbf in the future"
     let r = call(bearer(t::NBF_FUTURE)).await;
     assert_rejected(&r, "Token is invalid", AuthErrorKind::NotYetValid);
 }
 
 #[tokio::test]
 async fn iat_in_the_future_is_token_invalid() {
-    // T#71
+    // "protected: iat in the future"
     let r = call(bearer(t::IAT_FUTURE)).await;
     assert_rejected(&r, "Token is invalid", AuthErrorKind::IssuedInFuture);
 }
 
 #[tokio::test]
 async fn refresh_token_as_bearer_is_wrong_type() {
-    // T#61
+    // "protected: refresh token used as Bearer"
     let r = call(bearer(t::REFRESH)).await;
     assert_rejected(&r, "Token has wrong type", AuthErrorKind::WrongTokenType);
 }
 
 #[tokio::test]
 async fn no_jti_is_token_has_no_id() {
-    // T#62
+    // "protected: token without jti (valid signature)"
     let r = call(bearer(t::NO_JTI)).await;
     assert_rejected(&r, "Token has no id", AuthErrorKind::MissingJti);
 }
 
 #[tokio::test]
 async fn no_token_type_is_token_has_no_type() {
-    // T#63
+    // "protected: token without token_type (valid signature)"
     let r = call(bearer(t::NO_TOKEN_TYPE)).await;
     assert_rejected(&r, "Token has no type", AuthErrorKind::MissingTokenType);
 }
 
 #[tokio::test]
 async fn no_exp_is_token_has_no_exp_claim() {
-    // T#64
+    // "protected: token without exp (valid signature)"
     let r = call(bearer(t::NO_EXP)).await;
     assert_rejected(&r, "Token has no 'exp' claim", AuthErrorKind::MissingExp);
 }
 
 #[tokio::test]
 async fn no_user_id_is_no_recognizable_user_identification() {
-    // T#65: no `messages` envelope.
+    // "protected: token without user_id (valid signature)": no `messages` envelope.
     let r = call(bearer(t::NO_USER_ID)).await;
     let detail = "Token contained no recognizable user identification";
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -312,21 +365,24 @@ async fn no_user_id_is_no_recognizable_user_identification() {
 
 #[tokio::test]
 async fn integer_user_id_is_accepted() {
-    // T#68: `1` and `"1"` are the same user.
+    // "protected: legacy token with an integer user_id claim (pre-5.5.1 style)": `1` and `"1"`
+    // are the same user.
     let r = call(bearer(t::INTEGER_USER_ID)).await;
     assert_ok_user(&r, "1");
 }
 
 #[tokio::test]
 async fn non_numeric_user_id_is_accepted_by_the_layer() {
-    // T#69 is a 500 in simplejwt (ORM ValueError); the layer has no ORM: the id is a string.
+    // "protected: user_id claim that is not a number ('abc')" is a 500 in simplejwt (ORM
+    // ValueError); the layer has no ORM: the id is a string.
     let r = call(bearer(t::USER_ID_ABC)).await;
     assert_ok_user(&r, "abc");
 }
 
 #[tokio::test]
 async fn extra_claims_are_accepted_and_kept() {
-    // T#72 without `aud`: unknown claims (and `iss` with no issuer configured) are ignored.
+    // Like the recorded "extra unknown claims" token, without `aud`: unknown claims (and `iss`
+    // with no issuer configured) are ignored.
     let token = mint(&claims_with(
         json!({"foo": "bar", "iss": "somewhere", "n": [1, 2]}),
     ));
@@ -340,7 +396,8 @@ async fn extra_claims_are_accepted_and_kept() {
 
 #[tokio::test]
 async fn aud_present_without_a_configured_audience_is_rejected() {
-    // T#72 exactly is a 200 in simplejwt. Our choice (RFC 7519 §4.1.3: a recipient that does not
+    // "protected: extra unknown claims and aud/iss are ignored with default settings" is a 200
+    // in simplejwt. Our choice (RFC 7519 section 4.1.3: a recipient that does not
     // identify with the audience MUST reject): `aud` with no audience configured is invalid.
     let r = call(bearer(t::AUD_ISS_EXTRA)).await;
     assert_rejected(&r, "Token is invalid", AuthErrorKind::InvalidAudience);
@@ -481,7 +538,7 @@ async fn optional_mode_still_rejects_bad_credentials() {
 }
 
 #[tokio::test]
-async fn cookie_source() {
+async fn a_configured_cookie_is_read_like_the_header() {
     let svc = ref_layer().cookie("access").layer(echo());
     let with_cookie = |cookie: String| {
         Request::get("/")
@@ -505,7 +562,7 @@ async fn cookie_source() {
     assert_missing(&send(svc.clone(), with_cookie("access=".into())).await);
     // The header still works.
     assert_ok_user(&send(svc.clone(), bearer(t::ACCESS)).await, "1");
-    // Header and cookie: two methods, 400 (RFC 6750 §2).
+    // Header and cookie: two methods, 400 (RFC 6750 section 2).
     let req = Request::get("/")
         .header("cookie", format!("access={}", t::ACCESS))
         .header("authorization", format!("Bearer {}", t::ACCESS))
@@ -522,7 +579,7 @@ async fn cookie_source() {
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.kind(), AuthErrorKind::MultipleCredentials);
-    // Without `.cookie(..)`, cookies are never read (SECURITY.md E5).
+    // Without `.cookie(..)`, cookies are never read.
     assert_missing(&call(with_cookie(format!("access={}", t::ACCESS))).await);
 }
 
@@ -572,8 +629,8 @@ fn user_check_layer(
 }
 
 #[tokio::test]
-async fn check_user_not_found() {
-    // T#66
+async fn a_check_rejecting_an_unknown_user_answers_user_not_found() {
+    // "protected: token for a non-existent user id"
     let calls = Arc::new(AtomicUsize::new(0));
     let r = send(
         user_check_layer(calls.clone()).layer(echo()),
@@ -595,8 +652,8 @@ async fn check_user_not_found() {
 }
 
 #[tokio::test]
-async fn check_user_inactive() {
-    // T#67
+async fn a_check_rejecting_an_inactive_user_answers_user_inactive() {
+    // "protected: token for an inactive user"
     let calls = Arc::new(AtomicUsize::new(0));
     let r = send(
         user_check_layer(calls.clone()).layer(echo()),
@@ -740,7 +797,7 @@ async fn refresh_layer_accepts_refresh_and_rejects_access() {
 }
 
 #[tokio::test]
-async fn custom_claim_names() {
+async fn custom_claim_names_replace_the_defaults() {
     // simplejwt's USER_ID_CLAIM / TOKEN_TYPE_CLAIM / JTI_CLAIM settings.
     let verifier = ref_verifier()
         .user_id_claim("sub")

@@ -1,9 +1,13 @@
-//! The stores: password hashing (argon2id and Django's hashes), revocation stores and
-//! user stores, in memory and in files.
+//! The stores behind the token services: password hashing (argon2id, Django's hashes), the user
+//! stores (memory and file) and the revocation stores (memory and file). Needs the `token` feature
+//! (a default one).
 
 #[path = "../support/mod.rs"]
 mod support;
 
+#[cfg(feature = "token")]
 mod password;
+#[cfg(feature = "token")]
 mod revocation;
+#[cfg(feature = "token")]
 mod users;

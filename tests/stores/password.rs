@@ -1,16 +1,13 @@
 //! Password hashing: argon2id with OWASP parameters, Django's hashes verified.
-#![cfg(feature = "token")]
 
 use serde_json::Value;
 use tower_jwt_auth::password::{HashKind, MAX_PASSWORD_LEN, PasswordHasher};
 
+use crate::support::*;
+
+/// tests/fixtures/django_hashes.json: hashes made by Django (tests/fixtures/make_django_hashes.py).
 fn fixtures() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/django_hashes.json"
-    ))
-    .expect("fixture file");
-    serde_json::from_str(&text).expect("fixture JSON")
+    fixture_json("django_hashes.json")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

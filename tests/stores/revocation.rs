@@ -1,21 +1,19 @@
 //! Revocation stores: atomic revoke-if-absent and rotation, token families, pruning, and the
 //! file store's durability.
-#![cfg(feature = "token")]
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 
-use tower_jwt_auth::Clock;
 use tower_jwt_auth::store::{
     FileRevocationStore, MemoryRevocationStore, RevocationStore, Rotation, StoreError,
 };
 
-/// A clock the test moves by hand.
-fn manual_clock(start: i64) -> (Clock, Arc<AtomicI64>) {
-    let now = Arc::new(AtomicI64::new(start));
-    let read = Arc::clone(&now);
-    (Clock::from_fn(move || read.load(Ordering::SeqCst)), now)
+use crate::support::*;
+
+/// A clock the test moves by hand, and the clock the store reads.
+fn manual_clock(start: i64) -> (tower_jwt_auth::Clock, TestClock) {
+    let now = TestClock::new(start);
+    (now.clock(), now)
 }
 
 const T0: i64 = 1_800_000_000;
@@ -222,7 +220,7 @@ macro_rules! revocation_suite {
                 );
                 assert_eq!(store.len(), 503);
                 // Kept through the verifier's largest leeway (300 s) after expiry...
-                now.store(T0 + 60 + 300, Ordering::SeqCst);
+                now.set(T0 + 60 + 300);
                 assert!(
                     store
                         .revoke_if_absent("tick-1", T0 + 10 * HOUR)
@@ -233,7 +231,7 @@ macro_rules! revocation_suite {
                 assert!(store.is_revoked("short-0").await.expect("ok"));
                 assert!(store.is_revoked("f2").await.expect("ok"));
                 // ...then forgotten.
-                now.store(T0 + 60 + 301, Ordering::SeqCst);
+                now.set(T0 + 60 + 301);
                 assert!(
                     store
                         .revoke_if_absent("tick-2", T0 + 10 * HOUR)
@@ -315,14 +313,7 @@ async fn the_file_store_survives_a_restart() {
     );
     assert!(store.is_revoked("a2").await.expect("ok"));
     assert!(!store.revoke_if_absent("gone", T0 + HOUR).await.expect("ok"));
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        for p in [path.clone(), dir.path().join("revoked.jsonl.lock")] {
-            let mode = std::fs::metadata(&p).expect("meta").permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600, "{}", p.display());
-        }
-    }
+    assert_owner_only([path.clone(), dir.path().join("revoked.jsonl.lock")]);
 }
 
 #[tokio::test]
@@ -426,13 +417,13 @@ async fn the_log_is_compacted_on_open_and_when_it_outgrows_the_live_entries() {
         );
     }
     assert_eq!(lines(&path), 1100, "one appended line per revocation");
-    now.store(T0 + 10 + 301, Ordering::SeqCst);
+    now.set(T0 + 10 + 301);
     // The next write prunes the expired entries and rewrites the log from the live ones.
     assert!(store.revoke_if_absent("live", T0 + HOUR).await.expect("ok"));
     assert_eq!(store.len(), 1);
     assert_eq!(lines(&path), 1);
     drop(store);
-    now.store(T0 + HOUR + 301, Ordering::SeqCst);
+    now.set(T0 + HOUR + 301);
     let store = FileRevocationStore::open_with_clock(&path, clock).expect("open");
     assert!(store.is_empty());
     assert_eq!(lines(&path), 0, "compacted on open");

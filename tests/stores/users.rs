@@ -1,6 +1,5 @@
 //! User stores: the `UserStore` trait, the management API, Django import, and the file store's
 //! atomicity, locking and fail-closed loading.
-#![cfg(feature = "token")]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -8,29 +7,14 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tower_jwt_auth::UserId;
-use tower_jwt_auth::password::PasswordHasher;
 use tower_jwt_auth::store::{FileUserStore, MemoryUserStore, StoreError, UserStore};
 
-/// Cheap argon2id costs so tests are fast; the OWASP costs are tested separately.
-fn fast() -> PasswordHasher {
-    PasswordHasher::with_params(64, 1, 1, 4).expect("valid params")
-}
-
-const FAST_PREFIX: &str = "$argon2id$v=19$m=64,t=1,p=1$";
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(name),
-    )
-    .expect("fixture")
-}
+use crate::support::*;
 
 /// A dump in the shape of `manage.py dumpdata auth.user`, with cheap (1000-iteration) hashes
 /// from tests/fixtures/django_hashes.json: "secret" for every user.
 fn cheap_dump() -> String {
-    let hashes: Value = serde_json::from_str(&fixture("django_hashes.json")).expect("json");
+    let hashes = fixture_json("django_hashes.json");
     let secret_1000 = hashes["hashes"]
         .as_array()
         .expect("hashes")
@@ -108,7 +92,7 @@ macro_rules! user_store_suite {
             }
 
             #[tokio::test]
-            async fn management_api() {
+            async fn the_management_api_updates_and_removes_users() {
                 let (store, _dir) = $make;
                 let a = store.add_user("alice", "old-pw", true).await.expect("add");
                 assert!(store.set_password(&a.id, "new-pw").await.expect("set"));
@@ -225,17 +209,17 @@ macro_rules! user_store_suite {
     };
 }
 
-user_store_suite!(memory, (MemoryUserStore::with_hasher(fast()), ()));
+user_store_suite!(memory, (MemoryUserStore::with_hasher(fast_hasher()), ()));
 user_store_suite!(file, {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store =
-        FileUserStore::open_with_hasher(dir.path().join("users.json"), fast()).expect("open");
+    let store = FileUserStore::open_with_hasher(dir.path().join("users.json"), fast_hasher())
+        .expect("open");
     (store, dir)
 });
 
 #[tokio::test]
 async fn upgrade_on_login_can_be_turned_off() {
-    let store = MemoryUserStore::with_hasher(fast()).upgrade_on_login(false);
+    let store = MemoryUserStore::with_hasher(fast_hasher()).upgrade_on_login(false);
     store.import_django(&cheap_dump()).await.expect("import");
     let ann = store
         .authenticate("ann", "secret")
@@ -246,7 +230,7 @@ async fn upgrade_on_login_can_be_turned_off() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("users.json");
-    let store = FileUserStore::open_with_hasher(&path, fast())
+    let store = FileUserStore::open_with_hasher(&path, fast_hasher())
         .expect("open")
         .upgrade_on_login(false);
     store.import_django(&cheap_dump()).await.expect("import");
@@ -272,7 +256,7 @@ async fn a_real_django_dump_moves_over_and_upgrades_to_owasp_argon2id() {
     let path = dir.path().join("users.json");
     let store = FileUserStore::open(&path).expect("open");
     let imported = store
-        .import_django(&fixture("django_auth_user_dump.json"))
+        .import_django(&fixture_str("django_auth_user_dump.json"))
         .await
         .expect("import");
     let summary: Vec<(&str, &str, bool)> = imported
@@ -356,7 +340,7 @@ fn ids_of(path: &Path) -> Vec<u64> {
 async fn the_file_has_the_documented_shape_and_mode_0600() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("users.json");
-    let store = FileUserStore::open_with_hasher(&path, fast()).expect("open");
+    let store = FileUserStore::open_with_hasher(&path, fast_hasher()).expect("open");
     assert_eq!(
         read_json(&path),
         json!({"version": 1, "next_id": 1, "users": []})
@@ -379,21 +363,14 @@ async fn the_file_has_the_documented_shape_and_mode_0600() {
             .expect("read")
             .contains("\"pw\"")
     );
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        for p in [path.clone(), dir.path().join("users.json.lock")] {
-            let mode = std::fs::metadata(&p).expect("meta").permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600, "{}", p.display());
-        }
-    }
+    assert_owner_only([path.clone(), dir.path().join("users.json.lock")]);
 }
 
 #[tokio::test]
 async fn corrupt_unknown_version_and_invalid_files_refuse_to_open() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("users.json");
-    let good_hash = fast().hash("pw").await.expect("hash");
+    let good_hash = fast_hasher().hash("pw").await.expect("hash");
     let user = |id: &str, name: &str| json!({"id": id, "username": name, "is_active": true, "password_hash": good_hash});
     let cases: Vec<(&str, String)> = vec![
         ("empty", String::new()),
@@ -409,7 +386,7 @@ async fn corrupt_unknown_version_and_invalid_files_refuse_to_open() {
     ];
     for (what, contents) in cases {
         std::fs::write(&path, &contents).expect("write");
-        match FileUserStore::open_with_hasher(&path, fast()) {
+        match FileUserStore::open_with_hasher(&path, fast_hasher()) {
             Err(StoreError::Corrupt(msg)) => {
                 assert!(
                     !msg.contains("hunter2"),
@@ -429,12 +406,12 @@ async fn corrupt_unknown_version_and_invalid_files_refuse_to_open() {
     let f = std::fs::File::create(&path).expect("create");
     f.set_len(64 * 1024 * 1024 + 1).expect("set_len");
     assert!(matches!(
-        FileUserStore::open_with_hasher(&path, fast()),
+        FileUserStore::open_with_hasher(&path, fast_hasher()),
         Err(StoreError::Corrupt(_))
     ));
     // A store whose file was corrupted after it opened fails its lookups, closed.
     std::fs::remove_file(&path).expect("rm");
-    let store = FileUserStore::open_with_hasher(&path, fast()).expect("open");
+    let store = FileUserStore::open_with_hasher(&path, fast_hasher()).expect("open");
     store.add_user("alice", "pw", true).await.expect("add");
     std::fs::write(&path, "{").expect("corrupt it");
     assert!(matches!(
@@ -453,27 +430,27 @@ async fn a_world_writable_file_refuses_to_open() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("users.json");
-    FileUserStore::open_with_hasher(&path, fast()).expect("create");
+    FileUserStore::open_with_hasher(&path, fast_hasher()).expect("create");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).expect("chmod");
-    match FileUserStore::open_with_hasher(&path, fast()) {
+    match FileUserStore::open_with_hasher(&path, fast_hasher()) {
         Err(e @ StoreError::Other(_)) => assert!(e.to_string().contains("world-writable")),
         other => panic!("expected a refusal, got {other:?}"),
     }
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
-    FileUserStore::open_with_hasher(&path, fast()).expect("0640 is fine");
+    FileUserStore::open_with_hasher(&path, fast_hasher()).expect("0640 is fine");
 }
 
 #[tokio::test]
 async fn stale_temp_files_are_ignored_and_cleaned_up() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("users.json");
-    let store = FileUserStore::open_with_hasher(&path, fast()).expect("open");
+    let store = FileUserStore::open_with_hasher(&path, fast_hasher()).expect("open");
     store.add_user("alice", "pw", true).await.expect("add");
     let stale = dir.path().join(".users.json.AbC123.tmp");
     std::fs::write(&stale, r#"{"version":1,"next_id":1,"users":[]}"#).expect("write");
     let other = dir.path().join("unrelated.tmp");
     std::fs::write(&other, "keep me").expect("write");
-    let reopened = FileUserStore::open_with_hasher(&path, fast()).expect("open");
+    let reopened = FileUserStore::open_with_hasher(&path, fast_hasher()).expect("open");
     assert_eq!(reopened.list().await.expect("list").len(), 1);
     assert!(!stale.exists(), "stale temp file removed");
     assert!(other.exists(), "other files untouched");
@@ -483,7 +460,7 @@ async fn stale_temp_files_are_ignored_and_cleaned_up() {
 async fn sixteen_concurrent_writers_lose_no_update() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("users.json");
-    let store = FileUserStore::open_with_hasher(&path, fast()).expect("open");
+    let store = FileUserStore::open_with_hasher(&path, fast_hasher()).expect("open");
     let barrier = Arc::new(tokio::sync::Barrier::new(16));
     let mut tasks = Vec::new();
     for t in 0..16 {
@@ -523,7 +500,7 @@ async fn sixteen_concurrent_writers_lose_no_update() {
         .count();
     assert_eq!(inactive, 16);
     assert_eq!(
-        FileUserStore::open_with_hasher(&path, fast())
+        FileUserStore::open_with_hasher(&path, fast_hasher())
             .expect("reopen")
             .list()
             .await
@@ -539,8 +516,8 @@ async fn sixteen_concurrent_writers_lose_no_update() {
 async fn two_stores_on_one_file_lose_no_update() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("users.json");
-    let a = FileUserStore::open_with_hasher(&path, fast()).expect("open");
-    let b = FileUserStore::open_with_hasher(&path, fast()).expect("open");
+    let a = FileUserStore::open_with_hasher(&path, fast_hasher()).expect("open");
+    let b = FileUserStore::open_with_hasher(&path, fast_hasher()).expect("open");
     let barrier = Arc::new(tokio::sync::Barrier::new(8));
     let mut tasks = Vec::new();
     for t in 0..8 {
@@ -592,7 +569,8 @@ fn kill_child_writer_loop() {
     };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async move {
-        let store = FileUserStore::open_with_hasher(PathBuf::from(path), fast()).expect("open");
+        let store =
+            FileUserStore::open_with_hasher(PathBuf::from(path), fast_hasher()).expect("open");
         let start = store.list().await.expect("list").len();
         for i in start.. {
             let u = store
@@ -618,7 +596,7 @@ fn kill_9_during_writes_leaves_a_whole_file() {
     let path = dir.path().join("users.json");
     // A big first user so that every rewrite takes a while and kills land mid-write.
     rt.block_on(async {
-        let store = FileUserStore::open_with_hasher(&path, fast()).expect("open");
+        let store = FileUserStore::open_with_hasher(&path, fast_hasher()).expect("open");
         let big = store.add_user("big", "pw", true).await.expect("add");
         let mut claims = serde_json::Map::new();
         claims.insert("blob".into(), json!("b".repeat(512 * 1024)));
@@ -630,7 +608,7 @@ fn kill_9_during_writes_leaves_a_whole_file() {
     for round in 0..20u64 {
         let mut child = std::process::Command::new(&exe)
             .args([
-                "users::kill_child_writer_loop",
+                &test_name(module_path!(), "kill_child_writer_loop"),
                 "--exact",
                 "--ignored",
                 "--test-threads=1",
@@ -652,7 +630,7 @@ fn kill_9_during_writes_leaves_a_whole_file() {
         child.wait().expect("reap");
         // The file is whole: it parses, validates, and holds every user acknowledged before.
         let users = rt.block_on(async {
-            FileUserStore::open_with_hasher(&path, fast())
+            FileUserStore::open_with_hasher(&path, fast_hasher())
                 .unwrap_or_else(|e| panic!("round {round}: the file must open: {e}"))
                 .list()
                 .await
@@ -697,7 +675,8 @@ const RO_ENV: &str = "TOWER_JWT_AUTH_TEST_RO_STORE";
 /// With the directory read-only: every write fails cleanly, nothing changes in memory or on disk.
 async fn read_only_scenario(path: &Path) {
     let before = std::fs::read(path).expect("read");
-    let store = FileUserStore::open_with_hasher(path, fast()).expect("open (reading is allowed)");
+    let store =
+        FileUserStore::open_with_hasher(path, fast_hasher()).expect("open (reading is allowed)");
     assert_eq!(store.list().await.expect("list").len(), 1);
     match store.add_user("second", "pw", true).await {
         Err(StoreError::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied),
@@ -751,7 +730,7 @@ fn a_write_into_a_read_only_directory_fails_cleanly() {
     std::fs::create_dir(&store_dir).expect("mkdir");
     let path = store_dir.join("users.json");
     rt.block_on(async {
-        let store = FileUserStore::open_with_hasher(&path, fast()).expect("open");
+        let store = FileUserStore::open_with_hasher(&path, fast_hasher()).expect("open");
         store.add_user("first", "pw", true).await.expect("add");
     });
     let root = std::fs::metadata(&path).expect("meta").uid() == 0;
@@ -777,7 +756,7 @@ fn a_write_into_a_read_only_directory_fails_cleanly() {
     chmod(&exe, 0o755);
     let out = std::process::Command::new(&exe)
         .args([
-            "users::read_only_child",
+            &test_name(module_path!(), "read_only_child"),
             "--exact",
             "--ignored",
             "--test-threads=1",
@@ -812,12 +791,7 @@ fn write_file_atomic_replaces_whole_files() {
     assert_eq!(std::fs::read(&path).expect("read"), b"second, longer");
     write_file_atomic(&path, b"").expect("write");
     assert_eq!(std::fs::read(&path).expect("read"), b"");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-    }
+    assert_owner_only([&path]);
     // Errors leave nothing behind: a missing directory, a path that is a directory.
     assert!(write_file_atomic(dir.path().join("missing/x.json"), b"x").is_err());
     std::fs::create_dir(dir.path().join("adir")).expect("mkdir");
@@ -847,7 +821,8 @@ fn adder_child() {
     };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async move {
-        let store = FileUserStore::open_with_hasher(PathBuf::from(path), fast()).expect("open");
+        let store =
+            FileUserStore::open_with_hasher(PathBuf::from(path), fast_hasher()).expect("open");
         for i in 0..15 {
             store
                 .add_user(&format!("{name}-{i}"), "pw", true)
@@ -867,7 +842,7 @@ fn three_processes_adding_users_lose_no_update() {
         .map(|name| {
             std::process::Command::new(&exe)
                 .args([
-                    "users::adder_child",
+                    &test_name(module_path!(), "adder_child"),
                     "--exact",
                     "--ignored",
                     "--test-threads=1",

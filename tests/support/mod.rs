@@ -1,34 +1,51 @@
-//! Shared helpers for the integration tests: the simplejwt reference secret and its recorded
-//! tokens, token forging, an echo service behind the layer, and response assertions.
+//! The one helper module of the integration tests, included by every test binary with
+//! `#[path = "../support/mod.rs"] mod support;`: the reference HS256 secret and clock, minting and
+//! forging tokens, request builders, one `send` that collects any response, assertions on the
+//! layer's answers, and fixture readers. The recorded simplejwt tokens and exchanges are in
+//! `transcript.rs`; the token-service environment (stores, endpoints) is in `endpoints.rs`.
 #![allow(dead_code, unreachable_pub)]
 
 #[cfg(feature = "token")]
-pub mod token;
+pub mod endpoints;
 pub mod transcript;
+
+#[cfg(feature = "token")]
+#[allow(unused_imports)] // the binaries without token-service tests
+pub use endpoints::*;
 
 use std::convert::Infallible;
 use std::fmt::Debug;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
-use http::{HeaderMap, Request, Response, StatusCode};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tower::{Service, ServiceExt, service_fn};
 use tower_jwt_auth::{
     Anonymous, AuthError, AuthErrorKind, Clock, JwtAuthLayer, Keys, SimpleJwtClaims, Verifier,
 };
 
-/// The HS256 secret (Django `SECRET_KEY`) of the reference simplejwt server.
+// ---------------------------------------------------------------------------------------------
+// The reference secret and clock
+// ---------------------------------------------------------------------------------------------
+
+/// The HS256 secret (Django `SECRET_KEY`) of the reference simplejwt server that recorded
+/// tests/fixtures/simplejwt_transcript.json.
 pub const SECRET: &str = "reference-only-test-secret-key-for-simplejwt-wire-format-probe-0123456789abcdef0123456789abcdef";
 
-/// `iat` of the transcript's access token (T#01): "now" for every transcript token.
+/// `iat` of the transcript's first access token: "now" for every recorded token.
 pub const T_IAT: i64 = 1_795_655_419;
 
-/// `exp` of the transcript's access token.
+/// `exp` of the transcript's first access token (`T_IAT` + 300).
 pub const T_EXP: i64 = 1_795_655_719;
 
 /// The reference keys.
@@ -41,10 +58,56 @@ pub fn ref_verifier() -> Verifier {
     Verifier::new(ref_keys()).clock(Clock::fixed(T_IAT))
 }
 
-/// The layer under test, with the reference verifier.
+/// The layer with the reference verifier.
 pub fn ref_layer() -> JwtAuthLayer<SimpleJwtClaims> {
     JwtAuthLayer::new(ref_verifier())
 }
+
+/// A clock tests can set and move, shared by everything built from [`TestClock::clock`].
+#[derive(Clone, Debug)]
+pub struct TestClock(Arc<AtomicI64>);
+
+impl TestClock {
+    pub fn new(t: i64) -> Self {
+        Self(Arc::new(AtomicI64::new(t)))
+    }
+    pub fn set(&self, t: i64) {
+        self.0.store(t, Ordering::SeqCst);
+    }
+    pub fn advance(&self, d: i64) {
+        self.0.fetch_add(d, Ordering::SeqCst);
+    }
+    pub fn get(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+    pub fn clock(&self) -> Clock {
+        let a = Arc::clone(&self.0);
+        Clock::from_fn(move || a.load(Ordering::SeqCst))
+    }
+}
+
+/// The system clock's Unix time, for tokens checked against the real clock.
+pub fn now() -> i64 {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    i64::try_from(secs).expect("seconds fit i64")
+}
+
+/// Runs a future to completion on a fresh current-thread runtime (for plain `#[test]`s and
+/// proptest bodies).
+pub fn block_on<F: Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Claims, minting and forging
+// ---------------------------------------------------------------------------------------------
 
 /// simplejwt's payload for an access token at [`T_IAT`].
 pub fn access_claims() -> Value {
@@ -71,6 +134,27 @@ pub fn claims_with(edits: Value) -> Value {
     c
 }
 
+/// The compact payload of [`access_claims`].
+pub fn access_payload() -> String {
+    access_claims().to_string()
+}
+
+/// The `jti` of [`live_claims`].
+pub const LIVE_JTI: &str = "5f0c6a5cbd8e4b8f9e0c1a2b3c4d5e6f";
+
+/// simplejwt's claims for a token valid by the system clock: issued 10 s ago, expiring `ttl`
+/// seconds from now (a negative `ttl` gives an expired token).
+pub fn live_claims(user_id: &str, token_type: &str, ttl: i64) -> Value {
+    let now = now();
+    json!({
+        "token_type": token_type,
+        "exp": now + ttl,
+        "iat": now - 10,
+        "jti": LIVE_JTI,
+        "user_id": user_id,
+    })
+}
+
 /// Mints a token with the reference keys through the public `Keys::encode`.
 pub fn mint(claims: &Value) -> String {
     ref_keys().encode(claims).expect("encode")
@@ -81,24 +165,30 @@ pub fn b64(bytes: impl AsRef<[u8]>) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The decoded (header, payload) JSON texts of a compact JWS, byte for byte.
+pub fn decode_raw(token: &str) -> (String, String) {
+    let mut parts = token.split('.');
+    let mut next = || {
+        let seg = URL_SAFE_NO_PAD
+            .decode(parts.next().expect("segment"))
+            .expect("base64url");
+        String::from_utf8(seg).expect("UTF-8 segment")
+    };
+    let header = next();
+    (header, next())
+}
+
 /// The raw HMAC of `msg`, for `alg` in HS256/HS384/HS512.
 pub fn hmac(alg: &str, secret: &[u8], msg: &[u8]) -> Vec<u8> {
+    fn mac<M: Mac + hmac::digest::KeyInit>(secret: &[u8], msg: &[u8]) -> Vec<u8> {
+        let mut m = <M as Mac>::new_from_slice(secret).expect("any key length");
+        m.update(msg);
+        m.finalize().into_bytes().to_vec()
+    }
     match alg {
-        "HS384" => {
-            let mut m = Hmac::<sha2::Sha384>::new_from_slice(secret).expect("any key length");
-            m.update(msg);
-            m.finalize().into_bytes().to_vec()
-        }
-        "HS512" => {
-            let mut m = Hmac::<sha2::Sha512>::new_from_slice(secret).expect("any key length");
-            m.update(msg);
-            m.finalize().into_bytes().to_vec()
-        }
-        _ => {
-            let mut m = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("any key length");
-            m.update(msg);
-            m.finalize().into_bytes().to_vec()
-        }
+        "HS384" => mac::<Hmac<sha2::Sha384>>(secret, msg),
+        "HS512" => mac::<Hmac<sha2::Sha512>>(secret, msg),
+        _ => mac::<Hmac<sha2::Sha256>>(secret, msg),
     }
 }
 
@@ -123,9 +213,60 @@ pub fn forge(header: &str, payload: &str) -> String {
 /// The standard simplejwt header, for forging.
 pub const HS256_HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
-/// The compact payload of [`access_claims`].
-pub fn access_payload() -> String {
-    access_claims().to_string()
+// ---------------------------------------------------------------------------------------------
+// Verifying
+// ---------------------------------------------------------------------------------------------
+
+/// What `v` says of `token` when read as claims `C`: `Ok(())` or the error kind.
+pub fn verify_as<C: DeserializeOwned>(v: &Verifier, token: &str) -> Result<(), AuthErrorKind> {
+    v.verify::<C>(token).map(|_| ()).map_err(|e| e.kind())
+}
+
+/// [`verify_as`] with `SimpleJwtClaims`.
+pub fn verify_with(v: &Verifier, token: &str) -> Result<(), AuthErrorKind> {
+    verify_as::<SimpleJwtClaims>(v, token)
+}
+
+/// [`verify_with`] the reference verifier.
+pub fn verify(token: &str) -> Result<(), AuthErrorKind> {
+    verify_with(&ref_verifier(), token)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests, the echo service, and collecting responses
+// ---------------------------------------------------------------------------------------------
+
+/// A request with no body and this `Authorization` value (none for `None`).
+pub fn request(method: Method, uri: &str, authorization: Option<&str>) -> Request<String> {
+    let mut b = Request::builder().method(method).uri(uri);
+    if let Some(v) = authorization {
+        b = b.header("authorization", v);
+    }
+    b.body(String::new()).expect("request")
+}
+
+/// A GET of the reference app's protected route with this `Authorization` value.
+pub fn get(authorization: Option<&str>) -> Request<String> {
+    request(Method::GET, "/api/weekly_schedule/", authorization)
+}
+
+/// [`get`] with `Authorization: Bearer <token>`.
+pub fn bearer(token: &str) -> Request<String> {
+    get(Some(&format!("Bearer {token}")))
+}
+
+/// A POST with this `Content-Type` (none for `None`) and body.
+pub fn post(content_type: Option<&str>, body: &str) -> Request<String> {
+    let mut b = Request::post("/");
+    if let Some(ct) = content_type {
+        b = b.header("content-type", ct);
+    }
+    b.body(body.to_owned()).expect("request")
+}
+
+/// A POST of a JSON body.
+pub fn json(body: &str) -> Request<String> {
+    post(Some("application/json"), body)
 }
 
 /// The response body type of the echo service.
@@ -143,24 +284,28 @@ pub fn echo()
     })
 }
 
-/// What a test needs from a response.
+/// A collected response: what a test needs from it.
 #[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
-    /// The `AuthError` the layer put into the rejection's extensions.
+    /// The `AuthError` the layer put into a rejection's extensions.
     pub error: Option<AuthError>,
 }
 
 impl Reply {
     /// A header as a string (panics if absent or not visible ASCII).
     pub fn header(&self, name: &str) -> &str {
+        self.header_opt(name)
+            .unwrap_or_else(|| panic!("no {name} header in {self:?}"))
+    }
+
+    /// A header as a string, if present (panics if not visible ASCII).
+    pub fn header_opt(&self, name: &str) -> Option<&str> {
         self.headers
             .get(name)
-            .unwrap_or_else(|| panic!("no {name} header in {self:?}"))
-            .to_str()
-            .expect("visible ASCII")
+            .map(|v| v.to_str().expect("visible ASCII"))
     }
 
     /// The kind of the `AuthError` in the extensions.
@@ -175,17 +320,25 @@ impl Reply {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).expect("JSON body")
     }
+
+    /// A string field of the JSON body (a token the services issued).
+    pub fn token(&self, field: &str) -> String {
+        self.json()[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string {field:?} in {self:?}"))
+            .to_owned()
+    }
 }
 
 /// Sends `req` through `svc` and collects the response.
-pub async fn send<S, B>(svc: S, req: Request<String>) -> Reply
+pub async fn send<S, ReqBody, ResBody>(svc: S, req: Request<ReqBody>) -> Reply
 where
-    S: Service<Request<String>, Response = Response<B>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Error: Debug,
-    B: Body<Data = Bytes>,
-    B::Error: Debug,
+    ResBody: Body<Data = Bytes>,
+    ResBody::Error: Debug,
 {
-    let res = svc.oneshot(req).await.expect("the layer never fails");
+    let res = svc.oneshot(req).await.expect("the service never fails");
     let (parts, body) = res.into_parts();
     let bytes = body.collect().await.expect("body").to_bytes();
     Reply {
@@ -196,19 +349,14 @@ where
     }
 }
 
-/// A GET request with this `Authorization` value (none for `None`).
-pub fn get(authorization: Option<&str>) -> Request<String> {
-    let mut b = Request::get("/api/weekly_schedule/");
-    if let Some(v) = authorization {
-        b = b.header("authorization", v);
-    }
-    b.body(String::new()).expect("request")
+/// Sends `req` through the reference layer in front of [`echo`].
+pub async fn call(req: Request<String>) -> Reply {
+    send(tower::Layer::layer(&ref_layer(), echo()), req).await
 }
 
-/// A GET request with `Authorization: Bearer <token>`.
-pub fn bearer(token: &str) -> Request<String> {
-    get(Some(&format!("Bearer {token}")))
-}
+// ---------------------------------------------------------------------------------------------
+// The layer's answers
+// ---------------------------------------------------------------------------------------------
 
 /// simplejwt's `messages` envelope for an access-token failure.
 pub fn envelope(message: &str) -> String {
@@ -251,18 +399,45 @@ pub fn assert_rejected(r: &Reply, message: &str, kind: AuthErrorKind) {
 
 /// Asserts the exact `bad_authorization_header` answer.
 pub fn assert_bad_header(r: &Reply) {
-    let detail = "Authorization header must contain two space-delimited values";
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{r:?}");
+    assert_invalid_request(
+        r,
+        StatusCode::UNAUTHORIZED,
+        "Authorization header must contain two space-delimited values",
+        "bad_authorization_header",
+        AuthErrorKind::BadAuthorizationHeader,
+    );
+}
+
+/// Asserts the exact answer to more than one set of credentials (400, `invalid_request`).
+pub fn assert_multiple_credentials(r: &Reply) {
+    assert_invalid_request(
+        r,
+        StatusCode::BAD_REQUEST,
+        "More than one set of credentials was sent; send exactly one Authorization header",
+        "invalid_request",
+        AuthErrorKind::MultipleCredentials,
+    );
+}
+
+/// Asserts an answer with RFC 6750's `invalid_request` challenge.
+fn assert_invalid_request(
+    r: &Reply,
+    status: StatusCode,
+    detail: &str,
+    code: &str,
+    kind: AuthErrorKind,
+) {
+    assert_eq!(r.status, status, "{r:?}");
     assert_eq!(
         r.body,
-        format!(r#"{{"detail":"{detail}","code":"bad_authorization_header"}}"#)
+        format!(r#"{{"detail":"{detail}","code":"{code}"}}"#)
     );
     assert_eq!(r.header("content-type"), "application/json");
     assert_eq!(
         r.header("www-authenticate"),
         format!(r#"Bearer realm="api", error="invalid_request", error_description="{detail}""#)
     );
-    assert_eq!(r.kind(), AuthErrorKind::BadAuthorizationHeader);
+    assert_eq!(r.kind(), kind);
 }
 
 /// Asserts a 200 from the echo service with claims for `user_id`, and no `AuthError`.
@@ -273,6 +448,10 @@ pub fn assert_ok_user(r: &Reply, user_id: &str) {
     assert_eq!(v["claims"]["user_id"], user_id, "{r:?}");
     assert_eq!(v["anonymous"], false);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures and child processes
+// ---------------------------------------------------------------------------------------------
 
 /// Reads a fixture under tests/fixtures.
 pub fn fixture(path: &str) -> Vec<u8> {
@@ -285,4 +464,33 @@ pub fn fixture(path: &str) -> Vec<u8> {
 /// Reads a text fixture under tests/fixtures.
 pub fn fixture_str(path: &str) -> String {
     String::from_utf8(fixture(path)).expect("UTF-8 fixture")
+}
+
+/// Reads a JSON fixture under tests/fixtures.
+pub fn fixture_json(path: &str) -> Value {
+    serde_json::from_slice(&fixture(path)).expect("JSON fixture")
+}
+
+/// Asserts that these files can be read and written by their owner only (mode 0600 on Unix).
+pub fn assert_owner_only<P: AsRef<std::path::Path>>(paths: impl IntoIterator<Item = P>) {
+    for p in paths {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let p = p.as_ref();
+            let mode = std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", p.display());
+        }
+        #[cfg(not(unix))]
+        let _ = p;
+    }
+}
+
+/// The libtest name of test `name` in the module `module` (pass `module_path!()`): what a test
+/// that re-runs its own binary as a child gives to `--exact`.
+pub fn test_name(module: &str, name: &str) -> String {
+    match module.split_once("::") {
+        Some((_crate, path)) => format!("{path}::{name}"),
+        None => name.to_owned(),
+    }
 }

@@ -1,15 +1,15 @@
-//! The claims of issued tokens, decoded and compared as raw JSON (key order included), WIRE §3.
+//! The claims of issued tokens, decoded and compared as raw JSON with simplejwt 5.5.1's (key order
+//! included), for pairs, refreshes, sliding tokens, custom claims, kids and asymmetric keys.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
-use crate::support::token::*;
 use http::StatusCode;
 use serde_json::{Value, json};
 use tower_jwt_auth::token::{Issuer, TokenSettings};
 use tower_jwt_auth::{Algorithm, Key, Keys, SimpleJwtClaims, TokenPayload, TokenType, Verifier};
 
-const ALICE: &str = r#"{"username":"alice","password":"wonderland-42"}"#;
+use crate::support::*;
 
 /// The raw payload with the `jti` value replaced, after checking its format.
 fn payload(token: &str) -> (String, String) {
@@ -33,7 +33,7 @@ fn header(token: &str) -> String {
 #[tokio::test]
 async fn obtain_pair_claims_in_simplejwt_order() {
     let env = env(TokenSettings::default()).await;
-    let res = send(env.endpoints.obtain(), json(ALICE)).await;
+    let res = send(env.endpoints.obtain(), json(ALICE_LOGIN)).await;
     assert_eq!(res.status, StatusCode::OK);
     assert!(
         res.body
@@ -48,20 +48,20 @@ async fn obtain_pair_claims_in_simplejwt_order() {
     assert_eq!(
         rp,
         format!(
-            r#"{{"token_type":"refresh","exp":{},"iat":{T0},"jti":"J","user_id":"1"}}"#,
-            T0 + 86_400
+            r#"{{"token_type":"refresh","exp":{},"iat":{T_IAT},"jti":"J","user_id":"1"}}"#,
+            T_IAT + 86_400
         )
     );
     assert_eq!(
         ap,
         format!(
-            r#"{{"token_type":"access","exp":{},"iat":{T0},"jti":"J","user_id":"1"}}"#,
-            T0 + 300
+            r#"{{"token_type":"access","exp":{},"iat":{T_IAT},"jti":"J","user_id":"1"}}"#,
+            T_IAT + 300
         )
     );
     assert_ne!(rj, aj);
     // Our own verifier accepts them with the right types, and tells them apart.
-    let v = Verifier::new(keys()).clock(env.clock.clock());
+    let v = Verifier::new(ref_keys()).clock(env.clock.clock());
     assert!(v.verify::<SimpleJwtClaims>(&access).is_ok());
     assert!(v.verify::<SimpleJwtClaims>(&refresh).is_err());
     let vr = v.token_types([TokenType::REFRESH]);
@@ -100,24 +100,24 @@ async fn refresh_mints_access_from_now_and_copies_custom_claims() {
     assert_eq!(
         rp,
         format!(
-            r#"{{"token_type":"refresh","exp":{},"iat":{T0},"jti":"J",{tail}"#,
-            T0 + 86_400
+            r#"{{"token_type":"refresh","exp":{},"iat":{T_IAT},"jti":"J",{tail}"#,
+            T_IAT + 86_400
         )
     );
     let (ap, _) = payload(&res.token("access"));
     assert_eq!(
         ap,
         format!(
-            r#"{{"token_type":"access","exp":{},"iat":{T0},"jti":"J",{tail}"#,
-            T0 + 300
+            r#"{{"token_type":"access","exp":{},"iat":{T_IAT},"jti":"J",{tail}"#,
+            T_IAT + 300
         )
     );
 
     // 1000 s later: the access token is based on now, and the rotated refresh token keeps the
     // claims with a new jti, exp and iat.
     env.clock.advance(1000);
-    let now = T0 + 1000;
-    let req = json(&format!(r#"{{"refresh":"{}"}}"#, res.token("refresh")));
+    let now = T_IAT + 1000;
+    let req = refresh_req(&res.token("refresh"));
     let res2 = send(env.endpoints.refresh(), req).await;
     assert_eq!(res2.status, StatusCode::OK, "{}", res2.body);
     assert!(res2.body.starts_with(r#"{"access":"#));
@@ -142,7 +142,7 @@ async fn refresh_mints_access_from_now_and_copies_custom_claims() {
     assert!(!env.revocations.is_revoked_sync(&new_jti));
 
     // The audience is enforced on decode: a verifier without it rejects, with it accepts.
-    let v = Verifier::new(keys()).clock(env.clock.clock());
+    let v = Verifier::new(ref_keys()).clock(env.clock.clock());
     assert!(v.verify::<SimpleJwtClaims>(&res2.token("access")).is_err());
     let v = v.audience(["my-api"]).issuer(["https://auth.example"]);
     let c = v
@@ -153,11 +153,11 @@ async fn refresh_mints_access_from_now_and_copies_custom_claims() {
 }
 
 #[tokio::test]
-async fn kid_header_and_lifetimes() {
+async fn kid_header_and_custom_lifetimes_are_applied() {
     let key = Key::hmac(Algorithm::HS256, SECRET)
         .unwrap()
         .with_kid("2026-11");
-    let clock = TestClock::new(T0);
+    let clock = TestClock::new(T_IAT);
     let issuer = Issuer::new(Keys::new(key))
         .unwrap()
         .clock(clock.clock())
@@ -175,13 +175,13 @@ async fn kid_header_and_lifetimes() {
     assert_eq!(
         payload(&pair.refresh.token).0,
         format!(
-            r#"{{"token_type":"refresh","exp":{},"iat":{T0},"jti":"J","user_id":"42"}}"#,
-            T0 + 3600
+            r#"{{"token_type":"refresh","exp":{},"iat":{T_IAT},"jti":"J","user_id":"42"}}"#,
+            T_IAT + 3600
         )
     );
-    assert_eq!(pair.access.exp, T0 + 60);
+    assert_eq!(pair.access.exp, T_IAT + 60);
     assert!(
-        Issuer::new(keys())
+        Issuer::new(ref_keys())
             .unwrap()
             .access_token_lifetime(Duration::ZERO)
             .is_err()
@@ -192,29 +192,25 @@ async fn kid_header_and_lifetimes() {
 }
 
 #[tokio::test]
-async fn sliding_tokens() {
+async fn sliding_tokens_refresh_with_the_same_jti_until_refresh_exp() {
     let env = env(TokenSettings::default()).await;
-    let res = send(env.endpoints.sliding_obtain(), json(ALICE)).await;
+    let res = send(env.endpoints.sliding_obtain(), json(ALICE_LOGIN)).await;
     assert_eq!(res.status, StatusCode::OK);
     assert_framing(&res);
     assert!(res.body.starts_with(r#"{"token":"#));
     let tok = res.token("token");
     let (p, jti) = payload(&tok);
-    let refresh_exp = T0 + 86_400;
+    let refresh_exp = T_IAT + 86_400;
     assert_eq!(
         p,
         format!(
-            r#"{{"token_type":"sliding","exp":{},"iat":{T0},"jti":"J","refresh_exp":{refresh_exp},"user_id":"1"}}"#,
-            T0 + 300
+            r#"{{"token_type":"sliding","exp":{},"iat":{T_IAT},"jti":"J","refresh_exp":{refresh_exp},"user_id":"1"}}"#,
+            T_IAT + 300
         )
     );
 
     env.clock.advance(100);
-    let res = send(
-        env.endpoints.sliding_refresh(),
-        json(&format!(r#"{{"token":"{tok}"}}"#)),
-    )
-    .await;
+    let res = send(env.endpoints.sliding_refresh(), token_req(&tok)).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let tok2 = res.token("token");
     let (p2, jti2) = payload(&tok2);
@@ -223,16 +219,16 @@ async fn sliding_tokens() {
         p2,
         format!(
             r#"{{"token_type":"sliding","exp":{},"iat":{},"jti":"J","refresh_exp":{refresh_exp},"user_id":"1"}}"#,
-            T0 + 400,
-            T0 + 100
+            T_IAT + 400,
+            T_IAT + 100
         )
     );
 
     // A refresh token is not a sliding token.
-    let pair = send(env.endpoints.obtain(), json(ALICE)).await;
+    let pair = send(env.endpoints.obtain(), json(ALICE_LOGIN)).await;
     let res = send(
         env.endpoints.sliding_refresh(),
-        json(&format!(r#"{{"token":"{}"}}"#, pair.token("refresh"))),
+        token_req(&pair.token("refresh")),
     )
     .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
@@ -243,9 +239,9 @@ async fn sliding_tokens() {
 }
 
 #[tokio::test]
-async fn sliding_refresh_errors() {
+async fn sliding_refresh_refuses_expired_inactive_and_revoked_tokens() {
     let env = env(TokenSettings::default()).await;
-    let now = T0;
+    let now = T_IAT;
     let mk = |extra: &str| {
         mint_raw(&format!(
             r#"{{"token_type":"sliding","exp":{},"iat":{now},"jti":"0123456789abcdef0123456789abcdef"{extra},"user_id":"1"}}"#,
@@ -263,11 +259,7 @@ async fn sliding_refresh_errors() {
         ),
     ];
     for (tok, want) in cases {
-        let res = send(
-            env.endpoints.sliding_refresh(),
-            json(&format!(r#"{{"token":"{tok}"}}"#)),
-        )
-        .await;
+        let res = send(env.endpoints.sliding_refresh(), token_req(&tok)).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
         assert_eq!(res.body, want);
         assert_framing(&res);
@@ -275,11 +267,7 @@ async fn sliding_refresh_errors() {
     // Inactive user: refused like a refresh.
     let tok = mk(&format!(r#","refresh_exp":{}"#, now + 10));
     env.users.set_active("1", false).await;
-    let res = send(
-        env.endpoints.sliding_refresh(),
-        json(&format!(r#"{{"token":"{tok}"}}"#)),
-    )
-    .await;
+    let res = send(env.endpoints.sliding_refresh(), token_req(&tok)).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         res.body,
@@ -292,11 +280,7 @@ async fn sliding_refresh_errors() {
         .revoke_if_absent("0123456789abcdef0123456789abcdef", now + 300)
         .await
         .unwrap();
-    let res = send(
-        env.endpoints.sliding_refresh(),
-        json(&format!(r#"{{"token":"{tok}"}}"#)),
-    )
-    .await;
+    let res = send(env.endpoints.sliding_refresh(), token_req(&tok)).await;
     assert_eq!(
         res.body,
         r#"{"detail":"Token is blacklisted","code":"token_not_valid"}"#
@@ -305,11 +289,10 @@ async fn sliding_refresh_errors() {
 }
 
 /// Asymmetric keys: the services mint with the private key and verify with the public one; a
-/// public-only key cannot issue.
+/// public-only key cannot sign.
 #[tokio::test]
-async fn rs256_and_eddsa_issuing() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys/");
-    let read = |f: &str| std::fs::read(format!("{dir}{f}")).unwrap();
+async fn rs256_and_eddsa_keys_sign_and_verify_tokens() {
+    let read = |f: &str| fixture(&format!("keys/{f}"));
     let rsa = Key::rsa_pem(Algorithm::RS256, read("rsa.public.pem")).unwrap();
     assert!(
         Issuer::new(Keys::new(rsa.clone())).is_err(),
@@ -331,7 +314,7 @@ async fn rs256_and_eddsa_issuing() {
         ),
     ];
     for (key, want_header) in cases {
-        let clock = TestClock::new(T0);
+        let clock = TestClock::new(T_IAT);
         let issuer = Issuer::new(Keys::new(key)).unwrap().clock(clock.clock());
         let users = Users::transcript().await;
         let endpoints = tower_jwt_auth::TokenEndpoints::new(
@@ -341,23 +324,19 @@ async fn rs256_and_eddsa_issuing() {
             TokenSettings::rotating(),
         )
         .unwrap();
-        let res = send(endpoints.obtain(), json(ALICE)).await;
+        let res = send(endpoints.obtain(), json(ALICE_LOGIN)).await;
         assert_eq!(res.status, StatusCode::OK);
         assert_eq!(header(&res.token("access")), want_header);
-        let body = format!(r#"{{"refresh":"{}"}}"#, res.token("refresh"));
+        let body = refresh_body(&res.token("refresh"));
         let res = send(endpoints.refresh(), json(&body)).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
         assert_eq!(header(&res.token("refresh")), want_header);
         // An HS256 token signed with the transcript secret is not accepted by these endpoints.
         let hs = mint_raw(&format!(
-            r#"{{"token_type":"refresh","exp":{},"iat":{T0},"jti":"00000000000000000000000000000009","user_id":"1"}}"#,
-            T0 + 10
+            r#"{{"token_type":"refresh","exp":{},"iat":{T_IAT},"jti":"00000000000000000000000000000009","user_id":"1"}}"#,
+            T_IAT + 10
         ));
-        let res = send(
-            endpoints.refresh(),
-            json(&format!(r#"{{"refresh":"{hs}"}}"#)),
-        )
-        .await;
+        let res = send(endpoints.refresh(), refresh_req(&hs)).await;
         assert_eq!(
             res.body,
             r#"{"detail":"Token is invalid","code":"token_not_valid"}"#

@@ -1,13 +1,19 @@
-//! The token endpoints (obtain, refresh, verify, blacklist): claims and minting, HTTP
-//! behaviour, interoperability with PyJWT, refresh rotation, login throttling, and simplejwt's
-//! recorded exchanges replayed.
+//! The token services (obtain, refresh, verify, blacklist, sliding): the recorded simplejwt
+//! exchanges replayed, the claims of issued tokens, HTTP framing, rotation, login throttling, and
+//! interop with PyJWT. Needs the `token` feature (a default one).
 
 #[path = "../support/mod.rs"]
 mod support;
 
+#[cfg(feature = "token")]
 mod claims;
-mod endpoints;
+#[cfg(feature = "token")]
+mod framing;
+#[cfg(feature = "token")]
 mod pyjwt;
+#[cfg(feature = "token")]
+mod replay;
+#[cfg(feature = "token")]
 mod rotation;
+#[cfg(feature = "token")]
 mod throttle;
-mod transcript;

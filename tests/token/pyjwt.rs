@@ -7,10 +7,11 @@
 
 use std::process::Command;
 
-use crate::support::token::*;
 use http::StatusCode;
 use tower_jwt_auth::token::{Issuer, TokenEndpoints, TokenSettings};
 use tower_jwt_auth::{Clock, SimpleJwtClaims, TokenPayload, TokenType, Verifier};
+
+use crate::support::*;
 
 /// Runs a Python snippet with arguments; `None` if python3 is absent.
 fn python(code: &str, args: &[&str]) -> Option<String> {
@@ -44,14 +45,14 @@ print(jwt.encode(payload, secret, algorithm="HS256"))
 
 #[tokio::test]
 async fn pyjwt_minted_tokens_work_here() {
-    let now = T0;
+    let now = T_IAT;
     let Some(access) = python(PY_MINT, &[SECRET, "access", &now.to_string(), "300"]) else {
         return;
     };
     let refresh = python(PY_MINT, &[SECRET, "refresh", &now.to_string(), "86400"]).unwrap();
 
     // The layer's verifier accepts the access token and reads its claims.
-    let v = Verifier::new(keys()).clock(Clock::fixed(now + 1));
+    let v = Verifier::new(ref_keys()).clock(Clock::fixed(now + 1));
     let got = v.verify::<SimpleJwtClaims>(&access).unwrap();
     assert_eq!(got.claims.user_id.as_str(), "1");
     assert_eq!(got.claims.extra["role"], "admin");
@@ -63,25 +64,17 @@ async fn pyjwt_minted_tokens_work_here() {
     // Byte-identical: our encoder produces PyJWT's exact token for the same payload.
     let (_, p) = decode_raw(&access);
     let payload: TokenPayload = serde_json::from_str(&p).unwrap();
-    assert_eq!(keys().encode(&payload).unwrap(), access);
+    assert_eq!(ref_keys().encode(&payload).unwrap(), access);
 
     // The services accept them too.
     let env = env(TokenSettings::default()).await;
     env.clock.set(now + 1);
-    let res = send(
-        env.endpoints.refresh(),
-        json(&format!(r#"{{"refresh":"{refresh}"}}"#)),
-    )
-    .await;
+    let res = send(env.endpoints.refresh(), refresh_req(&refresh)).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     // The custom claim is carried into the new access token, after user_id.
     let (_, p) = decode_raw(&res.token("access"));
     assert!(p.ends_with(r#","user_id":"1","role":"admin"}"#), "{p}");
-    let res = send(
-        env.endpoints.verify(),
-        json(&format!(r#"{{"token":"{access}"}}"#)),
-    )
-    .await;
+    let res = send(env.endpoints.verify(), token_req(&access)).await;
     assert_eq!((res.status, res.body.as_str()), (StatusCode::OK, "{}"));
 }
 
@@ -103,7 +96,7 @@ print(json.dumps(p, separators=(",", ":")))
 #[tokio::test]
 async fn tokens_minted_here_decode_in_pyjwt() {
     // PyJWT checks exp and iat against the real clock.
-    let issuer = Issuer::new(keys()).unwrap().clock(Clock::system());
+    let issuer = Issuer::new(ref_keys()).unwrap().clock(Clock::system());
     let users = Users::transcript().await;
     let endpoints =
         TokenEndpoints::new(issuer, users, Revocations::new(), TokenSettings::rotating()).unwrap();
@@ -124,17 +117,13 @@ async fn tokens_minted_here_decode_in_pyjwt() {
     assert_eq!(p, decode_raw(&refresh).1);
 
     // After a rotation, both new tokens still decode in PyJWT.
-    let res = send(
-        endpoints.refresh(),
-        json(&format!(r#"{{"refresh":"{refresh}"}}"#)),
-    )
-    .await;
+    let res = send(endpoints.refresh(), refresh_req(&refresh)).await;
     assert_eq!(res.status, StatusCode::OK);
     python(PY_DECODE, &[SECRET, &res.token("access"), "access", ""]).unwrap();
     python(PY_DECODE, &[SECRET, &res.token("refresh"), "refresh", ""]).unwrap();
 
     // With an audience, PyJWT's audience check passes, and fails for another audience.
-    let issuer = Issuer::new(keys()).unwrap().audience("my-api");
+    let issuer = Issuer::new(ref_keys()).unwrap().audience("my-api");
     let pair = issuer.pair_for_user(&user("7", "bob", "pw", true)).unwrap();
     python(PY_DECODE, &[SECRET, &pair.access.token, "access", "my-api"]).unwrap();
     let out = Command::new("python3")
@@ -147,8 +136,8 @@ async fn tokens_minted_here_decode_in_pyjwt() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("InvalidAudienceError"));
 
     // And the sliding token.
-    let v = Verifier::new(keys()).token_types([TokenType::SLIDING]);
-    let sliding = Issuer::new(keys())
+    let v = Verifier::new(ref_keys()).token_types([TokenType::SLIDING]);
+    let sliding = Issuer::new(ref_keys())
         .unwrap()
         .sliding_for_user(&user("1", "alice", "x", true))
         .unwrap();

@@ -1,21 +1,21 @@
-//! Refresh rotation: atomic under concurrency (WIRE §2.4's race must not exist here) and reuse
-//! detection with family revocation (RFC 9700 §4.14).
+//! Refresh rotation: atomic under concurrency (simplejwt's check-then-blacklist race must not
+//! exist here) and reuse detection with family revocation (RFC 9700 section 4.14).
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 
-use crate::support::token::*;
 use http::StatusCode;
 use tokio::sync::Barrier;
 use tower_jwt_auth::token::TokenSettings;
 
-const ALICE: &str = r#"{"username":"alice","password":"wonderland-42"}"#;
+use crate::support::*;
+
 const BLACKLISTED: &str = r#"{"detail":"Token is blacklisted","code":"token_not_valid"}"#;
 
-async fn race(n: usize, settings: TokenSettings) -> (Env, Vec<Res>) {
+async fn race(n: usize, settings: TokenSettings) -> (Env, Vec<Reply>) {
     let env = env(settings).await;
-    let pair = send(env.endpoints.obtain(), json(ALICE)).await;
-    let body = format!(r#"{{"refresh":"{}"}}"#, pair.token("refresh"));
+    let pair = send(env.endpoints.obtain(), json(ALICE_LOGIN)).await;
+    let body = refresh_body(&pair.token("refresh"));
     let barrier = Arc::new(Barrier::new(n));
     let mut tasks = Vec::new();
     for _ in 0..n {
@@ -36,7 +36,7 @@ async fn race(n: usize, settings: TokenSettings) -> (Env, Vec<Res>) {
 
 async fn exactly_one_wins(n: usize) {
     let (env, results) = race(n, TokenSettings::rotating()).await;
-    let winners: Vec<&Res> = results
+    let winners: Vec<&Reply> = results
         .iter()
         .filter(|r| r.status == StatusCode::OK)
         .collect();
@@ -52,32 +52,28 @@ async fn exactly_one_wins(n: usize) {
     }
     // The losers were reuses: the whole family, including the winner's new token, is revoked.
     let new = winners[0].token("refresh");
-    let res = send(
-        env.endpoints.refresh(),
-        json(&format!(r#"{{"refresh":"{new}"}}"#)),
-    )
-    .await;
+    let res = send(env.endpoints.refresh(), refresh_req(&new)).await;
     if n > 1 {
         assert_eq!(res.body, BLACKLISTED);
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn rotation_race_8() {
+async fn of_8_concurrent_refreshes_exactly_one_wins() {
     exactly_one_wins(8).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn rotation_race_64() {
+async fn of_64_concurrent_refreshes_exactly_one_wins() {
     exactly_one_wins(64).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn rotation_race_without_family_revocation() {
+async fn without_family_revocation_the_race_winner_keeps_its_token() {
     let mut s = TokenSettings::rotating();
     s.revoke_family_on_reuse = false;
     let (env, results) = race(64, s).await;
-    let winners: Vec<&Res> = results
+    let winners: Vec<&Reply> = results
         .iter()
         .filter(|r| r.status == StatusCode::OK)
         .collect();
@@ -90,59 +86,35 @@ async fn rotation_race_without_family_revocation() {
     );
     // No family revocation: the winner's token lives on.
     let new = winners[0].token("refresh");
-    let res = send(
-        env.endpoints.refresh(),
-        json(&format!(r#"{{"refresh":"{new}"}}"#)),
-    )
-    .await;
+    let res = send(env.endpoints.refresh(), refresh_req(&new)).await;
     assert_eq!(res.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn reuse_revokes_the_family() {
     let env = env(TokenSettings::rotating()).await;
-    let pair = send(env.endpoints.obtain(), json(ALICE)).await;
+    let pair = send(env.endpoints.obtain(), json(ALICE_LOGIN)).await;
     let a = pair.token("refresh");
-    let r1 = send(
-        env.endpoints.refresh(),
-        json(&format!(r#"{{"refresh":"{a}"}}"#)),
-    )
-    .await;
+    let r1 = send(env.endpoints.refresh(), refresh_req(&a)).await;
     assert_eq!(r1.status, StatusCode::OK);
     let b = r1.token("refresh");
-    let r2 = send(
-        env.endpoints.refresh(),
-        json(&format!(r#"{{"refresh":"{b}"}}"#)),
-    )
-    .await;
+    let r2 = send(env.endpoints.refresh(), refresh_req(&b)).await;
     assert_eq!(r2.status, StatusCode::OK);
     let c = r2.token("refresh");
     // A stolen copy of `a` is replayed: rejected, and `c` (the legitimate latest) dies with it.
-    let replay = send(
-        env.endpoints.refresh(),
-        json(&format!(r#"{{"refresh":"{a}"}}"#)),
-    )
-    .await;
+    let replay = send(env.endpoints.refresh(), refresh_req(&a)).await;
     assert_eq!(replay.body, BLACKLISTED);
-    let res = send(
-        env.endpoints.refresh(),
-        json(&format!(r#"{{"refresh":"{c}"}}"#)),
-    )
-    .await;
+    let res = send(env.endpoints.refresh(), refresh_req(&c)).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(res.body, BLACKLISTED);
     // Verify reports it (blacklist_after_rotation is on).
-    let res = send(
-        env.endpoints.verify(),
-        json(&format!(r#"{{"token":"{c}"}}"#)),
-    )
-    .await;
+    let res = send(env.endpoints.verify(), token_req(&c)).await;
     assert_eq!(res.body, r#"{"non_field_errors":["Token is blacklisted"]}"#);
     // Another login is a new family and works.
-    let other = send(env.endpoints.obtain(), json(ALICE)).await;
+    let other = send(env.endpoints.obtain(), json(ALICE_LOGIN)).await;
     let res = send(
         env.endpoints.refresh(),
-        json(&format!(r#"{{"refresh":"{}"}}"#, other.token("refresh"))),
+        refresh_req(&other.token("refresh")),
     )
     .await;
     assert_eq!(res.status, StatusCode::OK);
@@ -152,21 +124,20 @@ async fn reuse_revokes_the_family() {
 /// restart is a reuse after it.
 #[tokio::test]
 async fn file_stores_survive_a_restart() {
-    use tower_jwt_auth::password::PasswordHasher;
     use tower_jwt_auth::store::{FileRevocationStore, FileUserStore};
     use tower_jwt_auth::token::{Issuer, TokenEndpoints};
 
     let dir = tempfile::tempdir().unwrap();
     let users_path = dir.path().join("users.json");
     let revoked_path = dir.path().join("revoked.log");
-    let clock = TestClock::new(T0);
-    let hasher = || PasswordHasher::with_params(64, 1, 1, 2).unwrap();
+    let clock = TestClock::new(T_IAT);
+    let hasher = fast_hasher;
     let open = || {
         let users = FileUserStore::open_with_hasher(&users_path, hasher())
             .unwrap()
             .upgrade_on_login(false);
         let revoked = FileRevocationStore::open_with_clock(&revoked_path, clock.clock()).unwrap();
-        let issuer = Issuer::new(keys()).unwrap().clock(clock.clock());
+        let issuer = Issuer::new(ref_keys()).unwrap().clock(clock.clock());
         TokenEndpoints::new(issuer, users, revoked, TokenSettings::rotating()).unwrap()
     };
 
@@ -176,38 +147,22 @@ async fn file_stores_survive_a_restart() {
         .add_user("alice", "wonderland-42", true)
         .await
         .unwrap();
-    let pair = send(endpoints.obtain(), json(ALICE)).await;
+    let pair = send(endpoints.obtain(), json(ALICE_LOGIN)).await;
     assert_eq!(pair.status, StatusCode::OK, "{}", pair.body);
     let a = pair.token("refresh");
-    let r1 = send(
-        endpoints.refresh(),
-        json(&format!(r#"{{"refresh":"{a}"}}"#)),
-    )
-    .await;
+    let r1 = send(endpoints.refresh(), refresh_req(&a)).await;
     assert_eq!(r1.status, StatusCode::OK);
     let b = r1.token("refresh");
     drop(endpoints);
 
     // Restart.
     let endpoints = open();
-    let replay = send(
-        endpoints.refresh(),
-        json(&format!(r#"{{"refresh":"{a}"}}"#)),
-    )
-    .await;
+    let replay = send(endpoints.refresh(), refresh_req(&a)).await;
     assert_eq!(replay.body, BLACKLISTED);
-    let res = send(
-        endpoints.refresh(),
-        json(&format!(r#"{{"refresh":"{b}"}}"#)),
-    )
-    .await;
+    let res = send(endpoints.refresh(), refresh_req(&b)).await;
     assert_eq!(res.body, BLACKLISTED, "the family was revoked by the reuse");
     drop(endpoints);
     let endpoints = open();
-    let res = send(
-        endpoints.refresh(),
-        json(&format!(r#"{{"refresh":"{b}"}}"#)),
-    )
-    .await;
+    let res = send(endpoints.refresh(), refresh_req(&b)).await;
     assert_eq!(res.body, BLACKLISTED, "and that was persisted too");
 }

@@ -11,7 +11,6 @@
 
 use std::cell::Cell;
 
-use crate::support::*;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, TestRunner};
@@ -19,6 +18,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tower_jwt_auth::{AuthErrorKind, SimpleJwtClaims, UserId, Verifier};
+
+use crate::support::*;
 
 /// The outcome of a verification: the claims (as JSON) and the metadata, or the error kind.
 type Outcome = Result<(String, Meta), AuthErrorKind>;
@@ -309,7 +310,7 @@ fn an_escape_in_the_first_key_changes_nothing() {
 
 /// The edge cases by name, each against what serde_json says of the same payload.
 #[test]
-fn named_edge_cases() {
+fn named_edge_cases_agree_with_serde_json() {
     let v = ref_verifier();
     let good = |extra: &str| {
         format!(

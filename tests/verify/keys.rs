@@ -3,11 +3,12 @@
 //! so it runs on either crypto backend (`aws-lc-rs` or `--no-default-features --features
 //! rust-crypto`). The keys are the test-only fixtures in tests/fixtures/keys/.
 
-use crate::support::*;
 use serde_json::{Value, json};
 use tower_jwt_auth::{
     Algorithm, AuthErrorKind, Clock, ConfigError, Key, Keys, SimpleJwtClaims, Verifier,
 };
+
+use crate::support::*;
 
 fn verifier(keys: Keys) -> Verifier {
     Verifier::new(keys).clock(Clock::fixed(T_IAT))
@@ -95,8 +96,9 @@ fn hmac_round_trip_per_algorithm() {
 
 #[test]
 fn hs256_matches_the_simplejwt_reference_token() {
-    // `Keys::encode` reproduces simplejwt's exact bytes for the same claims in the same order
-    // (T#01). `SimpleJwtClaims` serializes its fields in simplejwt's order.
+    // `Keys::encode` reproduces simplejwt's exact bytes (the transcript's first access token) for
+    // the same claims in the same order. `SimpleJwtClaims` serializes its fields in simplejwt's
+    // order.
     let claims: SimpleJwtClaims = serde_json::from_str(
         r#"{"token_type":"access","exp":1795655719,"iat":1795655419,"jti":"fac5344d01d34db3b5575d65f5ee8c0f","user_id":"1"}"#,
     )
@@ -231,7 +233,7 @@ fn jwks_document_verifies_every_algorithm_by_kid() {
 }
 
 #[test]
-fn jwk_constraints() {
+fn jwks_without_a_pinnable_alg_or_with_a_weak_secret_are_refused() {
     let base: Value = serde_json::from_str(&fixture_str("keys/rsa.public.jwk.json")).expect("jwk");
     // No `alg`: the server must pin one.
     let mut j = base.clone();
@@ -378,7 +380,7 @@ fn rotation_kidless_token_uses_the_default_key() {
 }
 
 #[test]
-fn ring_configuration_errors() {
+fn bad_key_ring_configurations_are_errors() {
     assert!(matches!(
         rotating_ring().signing_kid("nope"),
         Err(ConfigError::InvalidKey(_))

@@ -8,7 +8,6 @@
 //! nor a build script is needed.
 
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::uri::PathAndQuery;
 use tokio::net::TcpListener;
@@ -24,7 +23,7 @@ mod tonic_grpc;
 
 use tonic_grpc::{WHO_AM_I as PATH, WhoAmIReply, WhoAmIRequest};
 
-const SECRET: &[u8] = b"tonic-test-secret-of-at-least-32-bytes-long!!";
+use crate::support::*;
 
 /// A running server; dropping it shuts the server down.
 struct TestServer {
@@ -33,7 +32,7 @@ struct TestServer {
 }
 
 async fn start_server() -> TestServer {
-    let keys = Keys::hs256(SECRET).expect("test secret is long enough");
+    let keys = ref_keys();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let (stop, stopped) = oneshot::channel::<()>();
@@ -81,26 +80,8 @@ async fn who_am_i(addr: SocketAddr, authorization: &[&str]) -> Result<WhoAmIRepl
     .map(tonic::Response::into_inner)
 }
 
-fn now() -> i64 {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs();
-    i64::try_from(secs).expect("seconds fit i64")
-}
-
 fn token(user_id: &str, token_type: &str, exp_offset: i64) -> String {
-    let now = now();
-    Keys::hs256(SECRET)
-        .expect("keys")
-        .encode(&serde_json::json!({
-            "token_type": token_type,
-            "exp": now + exp_offset,
-            "iat": now - 10,
-            "jti": "5f0c6a5cbd8e4b8f9e0c1a2b3c4d5e6f",
-            "user_id": user_id,
-        }))
-        .expect("encode")
+    mint(&live_claims(user_id, token_type, exp_offset))
 }
 
 fn assert_unauthenticated(status: &Status, message: &str) {
@@ -136,19 +117,18 @@ async fn valid_token_reaches_the_handler_with_its_claims() {
         reply,
         WhoAmIReply {
             user_id: "42".into(),
-            jti: "5f0c6a5cbd8e4b8f9e0c1a2b3c4d5e6f".into(),
+            jti: LIVE_JTI.into(),
             note: "hello".into(),
         }
     );
 }
 
 #[tokio::test]
-async fn the_examples_own_client_and_token() {
+async fn the_examples_own_client_and_token_work() {
     let server = start_server().await;
-    let keys = Keys::hs256(SECRET).expect("keys");
     let bearer = format!(
         "Bearer {}",
-        tonic_grpc::demo_token(&keys, "1").expect("mint")
+        tonic_grpc::demo_token(&ref_keys(), "1").expect("mint")
     );
     let reply = tonic_grpc::who_am_i(channel(server.addr).await, Some(&bearer))
         .await
@@ -196,10 +176,7 @@ async fn token_signed_with_another_key_is_unauthenticated() {
     let server = start_server().await;
     let other = Keys::hs256(b"another-secret-that-is-also-32-bytes-long!!")
         .expect("keys")
-        .encode(&serde_json::json!({
-            "token_type": "access", "exp": now() + 300, "iat": now(),
-            "jti": "5f0c6a5cbd8e4b8f9e0c1a2b3c4d5e6f", "user_id": "42",
-        }))
+        .encode(&live_claims("42", "access", 300))
         .expect("encode");
     let status = who_am_i(server.addr, &[&format!("Bearer {other}")])
         .await

@@ -1,32 +1,17 @@
-//! One test (or a few) per item of SECURITY.md §1.A, §1.B, §1.C and §1.E that a verifier can
-//! check, named after the item. Tokens are forged byte by byte (the attacker's view) and MACed with
-//! the reference secret unless the item is about the signature itself.
+//! Forged and hostile tokens against the verifier: algorithm and key confusion, the compact
+//! format (segments, base64url, JSON), and the registered claims. Tokens are forged byte by byte
+//! (the attacker's view) and MACed with the reference secret unless the signature itself is under
+//! test; a few cases also go through the layer to show the answer is a 401, never a 500.
 
-use std::convert::Infallible;
+use http::StatusCode;
+use tower::Layer;
+use tower_jwt_auth::AuthErrorKind::*;
+use tower_jwt_auth::{
+    Algorithm, Clock, ConfigError, JwtAuthLayer, Key, Keys, SimpleJwtClaims, Verifier,
+};
 
 use crate::support::transcript as t;
 use crate::support::*;
-use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::Full;
-use tower::Layer;
-use tower_jwt_auth::{
-    Algorithm, AuthErrorKind, Clock, ConfigError, JwtAuthLayer, Key, Keys, SimpleJwtClaims,
-    Verifier,
-};
-
-use AuthErrorKind::*;
-
-/// Verifies with the reference verifier.
-fn verify(token: &str) -> Result<(), AuthErrorKind> {
-    verify_with(&ref_verifier(), token)
-}
-
-fn verify_with(v: &Verifier, token: &str) -> Result<(), AuthErrorKind> {
-    v.verify::<SimpleJwtClaims>(token)
-        .map(|_| ())
-        .map_err(|e| e.kind())
-}
 
 /// A token with this header (HS256-MACed with the reference secret) and the standard payload.
 fn with_header(header: &str) -> String {
@@ -81,11 +66,11 @@ fn payload_plus(raw: &str) -> String {
 }
 
 // =============================================================================================
-// 1.A Algorithms and keys
+// Algorithms and keys
 // =============================================================================================
 
 #[test]
-fn a1_only_the_pinned_algorithm_is_accepted() {
+fn only_the_pinned_algorithm_is_accepted() {
     assert_eq!(verify(&with_header(HS256_HEADER)), Ok(()));
     for alg in [
         "HS384",
@@ -116,7 +101,8 @@ fn a1_only_the_pinned_algorithm_is_accepted() {
             "{alg:?}"
         );
     }
-    // HS384/HS512 MACed with the same secret under their own algorithm (T#60's attack).
+    // HS384/HS512 MACed with the same secret under their own algorithm (the recorded "HS512
+    // token signed with the right key" attack).
     for alg in ["HS384", "HS512"] {
         let header = format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#);
         let token = forge_raw(
@@ -139,7 +125,7 @@ fn a1_only_the_pinned_algorithm_is_accepted() {
 }
 
 #[test]
-fn a2_alg_none_any_spelling_rejected() {
+fn alg_none_in_any_spelling_is_rejected() {
     for alg in ["none", "None", "NONE", "nOnE", "NoNe"] {
         let header = b64(format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#));
         let input = format!("{header}.{}", b64(access_payload()));
@@ -158,12 +144,12 @@ fn a2_alg_none_any_spelling_rejected() {
         // No signature segment at all.
         assert_eq!(verify(&input), Err(Malformed), "{alg}");
     }
-    // The recorded simplejwt probe (T#59).
+    // The recorded simplejwt probe ("protected: alg=none token").
     assert_eq!(verify(t::ALG_NONE), Err(AlgorithmNotAllowed));
 }
 
 #[test]
-fn a2_alg_is_case_sensitive() {
+fn alg_names_are_case_sensitive() {
     for alg in ["hs256", "Hs256", "hS256", "hs512", "rs256"] {
         let header = format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#);
         assert_eq!(
@@ -175,7 +161,7 @@ fn a2_alg_is_case_sensitive() {
 }
 
 #[test]
-fn a3_short_hmac_secrets_refused_at_construction() {
+fn short_hmac_secrets_are_refused_at_construction() {
     assert_eq!(
         Keys::hs256([7u8; 31]).err(),
         Some(ConfigError::WeakSecret {
@@ -216,7 +202,7 @@ fn a3_short_hmac_secrets_refused_at_construction() {
 }
 
 #[test]
-fn a4_mac_is_over_the_received_bytes() {
+fn the_mac_covers_the_received_bytes_not_a_reserialisation() {
     // A non-canonical header (spaces, other key order) MACed as received verifies: the MAC is
     // never computed over a re-serialisation.
     let header = "{ \"typ\" : \"JWT\",\n \"alg\" : \"HS256\" }";
@@ -235,7 +221,7 @@ fn a4_mac_is_over_the_received_bytes() {
 }
 
 #[test]
-fn a4_truncated_extended_or_flipped_signatures_rejected() {
+fn truncated_extended_or_flipped_signatures_are_rejected() {
     let (input, sig) = t::ACCESS.rsplit_once('.').expect("dot");
     let raw = {
         use base64::Engine as _;
@@ -270,7 +256,7 @@ fn a4_truncated_extended_or_flipped_signatures_rejected() {
 }
 
 #[test]
-fn a5_jwk_jku_x5u_x5c_headers_rejected() {
+fn embedded_or_remote_key_headers_are_rejected() {
     for (param, value) in [
         ("jwk", r#"{"kty":"oct","k":"AAAA"}"#),
         ("jku", r#""https://attacker.example/jwks.json""#),
@@ -291,7 +277,7 @@ fn a5_jwk_jku_x5u_x5c_headers_rejected() {
 }
 
 #[test]
-fn a5_kid_path_or_sql_strings_are_never_looked_up() {
+fn kid_paths_and_sql_are_never_looked_up() {
     for kid in [
         "../../../../../../dev/null",
         "/etc/passwd",
@@ -336,7 +322,7 @@ fn json_str(s: &str) -> String {
 }
 
 #[test]
-fn a6_public_key_pem_as_hmac_secret_rejected() {
+fn public_key_pem_used_as_hmac_secret_is_refused() {
     let public_pem = fixture("keys/rsa.public.pem");
     let ring = Keys::new(Key::rsa_pem(Algorithm::RS256, &public_pem).expect("pem"));
     let v = Verifier::new(ring).clock(Clock::fixed(T_IAT));
@@ -349,15 +335,12 @@ fn a6_public_key_pem_as_hmac_secret_rejected() {
     assert_eq!(verify_with(&v, &token), Err(AlgorithmNotAllowed));
     // Through the layer too.
     let svc = JwtAuthLayer::<SimpleJwtClaims>::new(v).layer(echo());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    let r = rt.block_on(send(svc, bearer(&token)));
+    let r = block_on(send(svc, bearer(&token)));
     assert_rejected(&r, "Token is invalid", AlgorithmNotAllowed);
 }
 
 #[test]
-fn a7_crit_rejected() {
+fn crit_header_is_rejected() {
     for crit in [r#"["exp"]"#, r#"["b64"]"#, "[]", r#""x""#] {
         let header = format!(r#"{{"alg":"HS256","crit":{crit},"typ":"JWT"}}"#);
         assert_eq!(
@@ -371,11 +354,11 @@ fn a7_crit_rejected() {
 }
 
 // =============================================================================================
-// 1.B Parsing and format
+// Parsing and format
 // =============================================================================================
 
 #[test]
-fn b1_segment_counts_rejected() {
+fn wrong_segment_counts_are_rejected() {
     let (h, rest) = t::ACCESS.split_once('.').expect("dot");
     let (p, s) = rest.split_once('.').expect("dot");
     for token in [
@@ -398,7 +381,7 @@ fn b1_segment_counts_rejected() {
 }
 
 #[test]
-fn b1_padding_rejected() {
+fn base64_padding_is_rejected() {
     // A header and a payload whose base64url lengths are not multiples of 4 (so that a
     // standard encoder would pad them).
     let (h, p) = (0..)
@@ -441,7 +424,7 @@ fn b1_padding_rejected() {
 }
 
 #[test]
-fn b1_standard_base64_alphabet_rejected() {
+fn standard_base64_alphabet_is_rejected() {
     // A payload whose base64url has '-' and '_', then the same in the standard alphabet.
     let payload = payload(&[("note", "\"\u{fb}\u{ff}>>>???~~~\"")]);
     let token = with_payload(&payload);
@@ -456,7 +439,7 @@ fn b1_standard_base64_alphabet_rejected() {
     let p_std = p.replace('-', "+").replace('_', "/");
     assert_eq!(verify(&mac_segments(h, &p_std)), Err(Malformed));
     assert_eq!(verify(&format!("{h}.{p_std}.{s}")), Err(BadSignature));
-    // The signature of T#01 contains '-'.
+    // The signature of the transcript's first access token contains '-'.
     let (input, sig) = t::ACCESS.rsplit_once('.').expect("dot");
     assert!(sig.contains('-'));
     assert_eq!(
@@ -466,7 +449,7 @@ fn b1_standard_base64_alphabet_rejected() {
 }
 
 #[test]
-fn b1_percent_encoded_dots_and_whitespace_rejected() {
+fn percent_encoded_dots_and_whitespace_are_rejected() {
     assert_eq!(verify(&t::ACCESS.replace('.', "%2E")), Err(Malformed));
     assert_eq!(verify(&t::ACCESS.replace('.', "%2e")), Err(Malformed));
     let first_dot = t::ACCESS.find('.').expect("dot");
@@ -483,7 +466,7 @@ fn b1_percent_encoded_dots_and_whitespace_rejected() {
 }
 
 #[test]
-fn b2_header_not_an_object_rejected() {
+fn header_that_is_not_a_json_object_is_rejected() {
     for header in [
         "[]",
         // serde maps arrays onto struct fields by position: this one used to verify.
@@ -516,7 +499,7 @@ fn b2_header_not_an_object_rejected() {
 }
 
 #[test]
-fn b2_payload_not_an_object_rejected() {
+fn payload_that_is_not_a_json_object_is_rejected() {
     let full = access_payload();
     for p in [
         "[]".to_owned(),
@@ -548,7 +531,7 @@ fn b2_payload_not_an_object_rejected() {
 }
 
 #[test]
-fn b3_duplicate_claims_rejected() {
+fn duplicate_registered_claims_and_header_parameters_are_rejected() {
     for raw in [
         format!(r#""exp":{}"#, T_EXP + 1000),
         format!(r#""iat":{T_IAT}"#),
@@ -585,8 +568,8 @@ fn b3_duplicate_claims_rejected() {
 }
 
 #[test]
-fn b3_duplicate_unregistered_claims_take_the_last_value() {
-    // RFC 7519 §4 allows "reject or last wins"; never first-wins. Claims the verifier does not
+fn duplicate_unregistered_claims_take_the_last_value() {
+    // RFC 7519 section 4 allows "reject or last wins"; never first-wins. Claims the verifier does not
     // check (`sub` is only type-checked) reach `SimpleJwtClaims::extra` last-wins.
     for (raw, key, last) in [
         (r#""role":"user","role":"admin""#, "role", "admin"),
@@ -601,7 +584,7 @@ fn b3_duplicate_unregistered_claims_take_the_last_value() {
 }
 
 #[test]
-fn b4_nested_cty_jwt_and_zip_rejected() {
+fn nested_compressed_or_unencoded_payloads_are_rejected() {
     for header in [
         r#"{"alg":"HS256","cty":"JWT","typ":"JWT"}"#,
         r#"{"alg":"HS256","cty":"jwt","typ":"JWT"}"#,
@@ -626,7 +609,7 @@ fn b4_nested_cty_jwt_and_zip_rejected() {
 }
 
 #[test]
-fn b5_over_long_token_rejected_before_decoding() {
+fn over_long_tokens_are_rejected_before_decoding() {
     // 8 KiB + 1 bytes: too long, whatever it holds.
     let over = "A".repeat(8 * 1024 + 1);
     assert_eq!(verify(&over), Err(TooLong));
@@ -657,7 +640,7 @@ fn b5_over_long_token_rejected_before_decoding() {
 }
 
 #[test]
-fn b5_hundred_thousand_dots_rejected_with_the_right_kind() {
+fn a_hundred_thousand_dots_are_too_long_not_a_hang() {
     let dots = ".".repeat(100_000);
     assert_eq!(verify(&dots), Err(TooLong));
     // With the cap lifted, the dots are still just malformed (no split into a huge vector).
@@ -665,15 +648,12 @@ fn b5_hundred_thousand_dots_rejected_with_the_right_kind() {
     assert_eq!(verify_with(&v, &dots), Err(Malformed));
     assert_eq!(verify_with(&v, &format!("a{dots}b")), Err(Malformed));
     // Through the layer: a 401, not a hang or a 500.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    let r = rt.block_on(call(bearer(&dots)));
+    let r = block_on(call(bearer(&dots)));
     assert_rejected(&r, "Token is invalid", TooLong);
 }
 
 #[test]
-fn b5_deeply_nested_json_is_rejected_not_a_stack_overflow() {
+fn deeply_nested_json_is_rejected_not_a_stack_overflow() {
     let v = ref_verifier().max_token_len(4 << 20);
     for depth in [200, 100_000] {
         let nest = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
@@ -692,7 +672,7 @@ fn b5_deeply_nested_json_is_rejected_not_a_stack_overflow() {
 }
 
 // =============================================================================================
-// 1.C Claims
+// Claims
 // =============================================================================================
 
 fn at(now: i64) -> Verifier {
@@ -700,7 +680,7 @@ fn at(now: i64) -> Verifier {
 }
 
 #[test]
-fn c1_exp_required_and_enforced() {
+fn exp_is_required_and_enforced() {
     assert_eq!(
         verify(&with_payload(&payload(&[("exp", "")]))),
         Err(MissingExp)
@@ -726,7 +706,7 @@ fn c1_exp_required_and_enforced() {
 }
 
 #[test]
-fn c1_leeway_is_applied_and_capped() {
+fn leeway_is_applied_and_capped() {
     let token = with_payload(&payload(&[]));
     let v = at(T_EXP + 59).leeway(60).expect("leeway");
     assert_eq!(verify_with(&v, &token), Ok(()));
@@ -741,7 +721,7 @@ fn c1_leeway_is_applied_and_capped() {
 }
 
 #[test]
-fn c2_nbf_enforced() {
+fn nbf_and_a_future_iat_are_enforced() {
     let nbf = |n: i64| with_payload(&payload(&[("nbf", &n.to_string())]));
     assert_eq!(verify(&nbf(T_IAT)), Ok(()));
     assert_eq!(verify(&nbf(T_IAT - 1)), Ok(()));
@@ -749,7 +729,7 @@ fn c2_nbf_enforced() {
     let v = ref_verifier().leeway(10).expect("leeway");
     assert_eq!(verify_with(&v, &nbf(T_IAT + 10)), Ok(()));
     assert_eq!(verify_with(&v, &nbf(T_IAT + 11)), Err(NotYetValid));
-    // The recorded probe (T#70) and an nbf at the end of time.
+    // The recorded probe ("protected: nbf in the future") and an nbf at the end of time.
     assert_eq!(verify(t::NBF_FUTURE), Err(NotYetValid));
     assert_eq!(verify(&nbf(i64::MAX)), Err(NotYetValid));
     // iat in the future likewise (PyJWT >= 2.10).
@@ -758,7 +738,7 @@ fn c2_nbf_enforced() {
 }
 
 #[test]
-fn c3_wrong_json_types_for_dates_are_invalid_not_absent() {
+fn wrong_json_types_for_dates_are_invalid_not_absent() {
     for claim in ["exp", "nbf", "iat"] {
         for value in [
             // A string far in the future or past: the CVE-2026-25537 shape.
@@ -802,7 +782,7 @@ fn c3_wrong_json_types_for_dates_are_invalid_not_absent() {
 }
 
 #[test]
-fn c3_out_of_range_dates_rejected() {
+fn out_of_range_dates_are_rejected() {
     for claim in ["exp", "nbf", "iat"] {
         for value in [
             "9223372036854775808",
@@ -825,7 +805,7 @@ fn c3_out_of_range_dates_rejected() {
 }
 
 #[test]
-fn c3_float_numeric_dates_accepted() {
+fn fractional_dates_are_accepted_and_rounded_the_safe_way() {
     let p = payload(&[
         ("exp", &format!("{T_EXP}.5")),
         ("iat", &format!("{T_IAT}.25")),
@@ -836,7 +816,7 @@ fn c3_float_numeric_dates_accepted() {
         ("nbf", &format!("{}.9", T_IAT - 1)),
     ]);
     assert_eq!(verify(&with_payload(&p)), Ok(()));
-    // A fractional nbf is rounded up (RFC 7519 §4.1.5: never accepted early).
+    // A fractional nbf is rounded up (RFC 7519 section 4.1.5: never accepted early).
     let p = payload(&[("nbf", &format!("{}.9", T_IAT))]);
     assert_eq!(verify(&with_payload(&p)), Err(NotYetValid));
     // Fractions are floored: exp = now + 0.5 is `now`, hence expired; now + 1.5 is not.
@@ -854,7 +834,7 @@ fn c3_float_numeric_dates_accepted() {
 }
 
 #[test]
-fn c4_aud_string_array_and_empty_array() {
+fn aud_as_a_string_an_array_or_empty_is_checked() {
     let v = ref_verifier().audience(["api", "other"]);
     let aud = |a: &str| with_payload(&payload(&[("aud", a)]));
     assert_eq!(verify_with(&v, &aud(r#""api""#)), Ok(()));
@@ -880,14 +860,14 @@ fn c4_aud_string_array_and_empty_array() {
     // Wrong types are invalid claims.
     assert_eq!(verify_with(&v, &aud("1")), Err(InvalidClaim));
     assert_eq!(verify_with(&v, &aud(r#"{"api":1}"#)), Err(InvalidClaim));
-    // No audience configured: any aud (even empty) is rejected (RFC 7519 §4.1.3).
+    // No audience configured: any aud (even empty) is rejected (RFC 7519 section 4.1.3).
     for a in [r#""api""#, "[]", r#"["api"]"#] {
         assert_eq!(verify(&aud(a)), Err(InvalidAudience), "{a}");
     }
 }
 
 #[test]
-fn c4_iss() {
+fn iss_is_checked_only_when_configured() {
     let v = ref_verifier().issuer(["https://auth.example"]);
     let iss = |i: &str| with_payload(&payload(&[("iss", i)]));
     assert_eq!(verify_with(&v, &iss(r#""https://auth.example""#)), Ok(()));
@@ -907,12 +887,12 @@ fn c4_iss() {
         verify_with(&v, &iss(r#"["https://auth.example"]"#)),
         Err(InvalidClaim)
     );
-    // No issuer configured: any string iss is ignored (simplejwt T#72).
+    // No issuer configured: any string iss is ignored (as simplejwt does with default settings).
     assert_eq!(verify(&iss(r#""somewhere""#)), Ok(()));
 }
 
 #[test]
-fn c5_user_id_null_object_missing_rejected() {
+fn user_id_that_is_null_an_object_or_missing_is_rejected() {
     for value in [
         "null",
         "{}",
@@ -942,12 +922,9 @@ fn c5_user_id_null_object_missing_rejected() {
         assert_eq!(v.user_id.expect("user id").as_str(), id);
     }
     // Through the layer: a 401 with simplejwt's body, never a 500.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
     for value in ["null", "{}"] {
         let token = with_payload(&payload(&[("user_id", value)]));
-        let r = rt.block_on(call(bearer(&token)));
+        let r = block_on(call(bearer(&token)));
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         assert_eq!(
             r.body,
@@ -955,203 +932,4 @@ fn c5_user_id_null_object_missing_rejected() {
         );
         assert_eq!(r.kind(), MissingUserId);
     }
-}
-
-// =============================================================================================
-// 1.E Bearer transport and HTTP
-// =============================================================================================
-
-async fn call(req: Request<String>) -> Reply {
-    send(ref_layer().layer(echo()), req).await
-}
-
-#[tokio::test]
-async fn e1_header_name_and_scheme_are_case_insensitive() {
-    for name in [
-        "authorization",
-        "Authorization",
-        "AUTHORIZATION",
-        "aUtHoRiZaTiOn",
-    ] {
-        let req = Request::get("/")
-            .header(name, format!("Bearer {}", t::ACCESS))
-            .body(String::new())
-            .expect("request");
-        assert_ok_user(&call(req).await, "1");
-    }
-    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
-        assert_ok_user(
-            &call(get(Some(&format!("{scheme} {}", t::ACCESS)))).await,
-            "1",
-        );
-    }
-}
-
-#[tokio::test]
-async fn e2_status_codes_and_challenges() {
-    // No credentials: 401, challenge without error attributes.
-    let r = call(get(None)).await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(r.header("www-authenticate"), r#"Bearer realm="api""#);
-    // Malformed request: 400, invalid_request.
-    let r = call(get(Some("Bearer a b"))).await;
-    assert!(
-        r.header("www-authenticate")
-            .starts_with(r#"Bearer realm="api", error="invalid_request""#)
-    );
-    // Bad tokens: 401, invalid_token with a description.
-    for token in [t::EXPIRED, t::TAMPERED_SIGNATURE, t::REFRESH, "x.y.z"] {
-        let r = call(bearer(token)).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-        let c = r.header("www-authenticate");
-        assert!(
-            c.starts_with(r#"Bearer realm="api", error="invalid_token", error_description=""#),
-            "{c}"
-        );
-    }
-}
-
-#[tokio::test]
-async fn e3_duplicate_authorization_headers_are_400() {
-    let two = |a: &str, b: &str| {
-        Request::get("/")
-            .header("authorization", a)
-            .header("Authorization", b)
-            .body(String::new())
-            .expect("request")
-    };
-    let good = format!("Bearer {}", t::ACCESS);
-    for (a, b) in [
-        (good.as_str(), good.as_str()),
-        (good.as_str(), "Bearer x.y.z"),
-        ("Bearer x.y.z", good.as_str()),
-        ("", good.as_str()),
-    ] {
-        let r = call(two(a, b)).await;
-        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{a:?} {b:?}");
-        assert_eq!(r.kind(), MultipleCredentials);
-        assert_eq!(
-            r.body,
-            r#"{"detail":"More than one set of credentials was sent; send exactly one Authorization header","code":"invalid_request"}"#
-        );
-    }
-    // A comma-joined value (as a proxy might fold two fields) is not a token.
-    let r = call(get(Some(&format!("{good}, {good}")))).await;
-    assert_bad_header(&r);
-}
-
-#[tokio::test]
-async fn e4_non_ascii_and_control_bytes_are_401_not_panic() {
-    let long = format!("Bearer {}", "a".repeat(100_000));
-    let cases: Vec<Vec<u8>> = vec![
-        b"Bearer \xff\xfe\xfd".to_vec(),
-        b"\xff\xfe".to_vec(),
-        "Bearer ünïcødé.tøkén.sïg".as_bytes().to_vec(),
-        format!("Bearer {}\u{e9}", t::ACCESS).into_bytes(),
-        b"Bearer a\x01b.c.d".to_vec(),
-        b"Bearer \x7f".to_vec(),
-        b"Bearer\x0ba.b.c".to_vec(),
-        b"Bearer\x0ca.b.c".to_vec(),
-        b"Bearer \x80.\x80.\x80".to_vec(),
-        long.into_bytes(),
-    ];
-    for bytes in cases {
-        let Ok(value) = HeaderValue::from_bytes(&bytes) else {
-            // `http` itself refuses this value (NUL, CR, LF…): it can never reach the layer.
-            continue;
-        };
-        let mut req = Request::get("/").body(String::new()).expect("request");
-        req.headers_mut().insert("authorization", value);
-        let r = call(req).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{bytes:?}");
-        assert_eq!(r.header("content-type"), "application/json");
-        assert!(r.error.is_some());
-    }
-    // NUL, CR and LF are refused by `http` before any service sees them.
-    for bad in [&b"Bearer a\0b"[..], b"Bearer a\rb", b"Bearer a\nb"] {
-        assert!(HeaderValue::from_bytes(bad).is_err());
-    }
-}
-
-#[tokio::test]
-async fn e4_over_a_real_socket_hostile_headers_get_an_http_answer() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let svc = ref_layer().layer(tower::service_fn(
-        |_req: Request<hyper::body::Incoming>| async move {
-            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
-        },
-    ));
-    let server = tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let svc = svc.clone();
-            let svc =
-                hyper::service::service_fn(move |req| tower::ServiceExt::oneshot(svc.clone(), req));
-            tokio::spawn(async move {
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-
-    async fn raw(addr: std::net::SocketAddr, headers: &[u8]) -> String {
-        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        let mut req =
-            b"GET /api/weekly_schedule/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n".to_vec();
-        req.extend_from_slice(headers);
-        req.extend_from_slice(b"\r\n");
-        s.write_all(&req).await.expect("write");
-        let mut out = Vec::new();
-        s.read_to_end(&mut out).await.expect("read");
-        String::from_utf8_lossy(&out).into_owned()
-    }
-    let status = |resp: &str| -> u16 {
-        resp.split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("no HTTP status in {resp:?}"))
-    };
-
-    let good = format!("Bearer {}", t::ACCESS);
-    // E1: any spelling of the field name.
-    for name in ["authorization", "AUTHORIZATION", "Authorization"] {
-        let r = raw(addr, format!("{name}: {good}\r\n").as_bytes()).await;
-        assert_eq!(status(&r), 200, "{name}: {r}");
-        assert!(r.ends_with("ok"), "{r}");
-    }
-    // E3: two fields.
-    let r = raw(
-        addr,
-        format!("Authorization: {good}\r\nauthorization: {good}\r\n").as_bytes(),
-    )
-    .await;
-    assert_eq!(status(&r), 400, "{r}");
-    assert!(r.contains(r#""code":"invalid_request""#), "{r}");
-    // E4: obs-text, control bytes, NUL, bare CR, obs-fold: 400 or 401, always an HTTP answer.
-    for bad in [
-        &b"Authorization: Bearer \xff\xfe\r\n"[..],
-        b"Authorization: Bearer a\x01b\r\n",
-        b"Authorization: Bearer a\x00b\r\n",
-        b"Authorization: Bearer a\rb\r\n",
-        b"Authorization: Bearer\r\n a.b.c\r\n",
-        b"Authorization:\tBearer\ta.b.c\r\n",
-    ] {
-        let r = raw(addr, bad).await;
-        let code = status(&r);
-        assert!(code == 400 || code == 401, "{bad:?} -> {r}");
-    }
-    // An over-long value: 401 (token too long), or hyper's 431 for a huge header block.
-    let long = format!("Authorization: Bearer {}\r\n", "a".repeat(64 * 1024));
-    let r = raw(addr, long.as_bytes()).await;
-    assert_eq!(status(&r), 401, "{r}");
-    assert!(r.contains("Token is invalid"), "{r}");
-    server.abort();
 }

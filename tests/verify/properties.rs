@@ -1,46 +1,40 @@
 //! Properties: no single-byte change or truncation of a valid token verifies; the verifier and
 //! the layer never panic on arbitrary input, and the layer answers only 400 or 401 to it.
 
-use crate::support::transcript as t;
-use crate::support::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{HeaderValue, Request, StatusCode};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
-use tower::Layer;
 use tower_jwt_auth::{Algorithm, AuthErrorKind, Clock, Key, Keys, SimpleJwtClaims, Verifier};
+
+use crate::support::transcript as t;
+use crate::support::*;
 
 fn rejected(v: &Verifier, token: &[u8]) -> bool {
     v.verify_bytes::<SimpleJwtClaims>(token).is_err()
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime")
+/// A verifier of this fixture key pair's tokens, and a valid token for it.
+fn signed_with(key: Key, name: &str) -> (Verifier, String) {
+    let key = key
+        .with_private_pem(fixture(&format!("keys/{name}.private.pem")))
+        .expect("private");
+    let keys = Keys::new(key);
+    let token = keys.encode(&access_claims()).expect("encode");
+    (Verifier::new(keys).clock(Clock::fixed(T_IAT)), token)
 }
 
 /// An EdDSA verifier and a valid token for it (fixture keys).
 fn eddsa() -> (Verifier, String) {
-    let key = Key::ed_pem(fixture("keys/ed25519.public.pem"))
-        .expect("pem")
-        .with_private_pem(fixture("keys/ed25519.private.pem"))
-        .expect("private");
-    let keys = Keys::new(key);
-    let token = keys.encode(&access_claims()).expect("encode");
-    (Verifier::new(keys).clock(Clock::fixed(T_IAT)), token)
+    let public = Key::ed_pem(fixture("keys/ed25519.public.pem")).expect("pem");
+    signed_with(public, "ed25519")
 }
 
 /// An ES256 verifier and a valid token for it (fixture keys).
 fn es256() -> (Verifier, String) {
-    let key = Key::ec_pem(Algorithm::ES256, fixture("keys/ec256.public.pem"))
-        .expect("pem")
-        .with_private_pem(fixture("keys/ec256.private.pem"))
-        .expect("private");
-    let keys = Keys::new(key);
-    let token = keys.encode(&access_claims()).expect("encode");
-    (Verifier::new(keys).clock(Clock::fixed(T_IAT)), token)
+    let public = Key::ec_pem(Algorithm::ES256, fixture("keys/ec256.public.pem")).expect("pem");
+    signed_with(public, "ec256")
 }
 
 #[test]
@@ -250,7 +244,7 @@ proptest! {
         for v in &values {
             req.headers_mut().append("authorization", v.clone());
         }
-        let r = runtime().block_on(send(ref_layer().layer(echo()), req));
+        let r = block_on(call(req));
         let want = if values.len() > 1 { StatusCode::BAD_REQUEST } else { StatusCode::UNAUTHORIZED };
         prop_assert_eq!(r.status, want);
         prop_assert_eq!(r.header("content-type"), "application/json");
@@ -268,7 +262,7 @@ proptest! {
         let Ok(value) = HeaderValue::from_bytes(&bytes) else { return Ok(()); };
         let mut req = Request::get("/").body(String::new()).expect("request");
         req.headers_mut().insert("authorization", value);
-        let r = runtime().block_on(send(ref_layer().layer(echo()), req));
+        let r = block_on(call(req));
         prop_assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         prop_assert_eq!(r.header("content-type"), "application/json");
     }

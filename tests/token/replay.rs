@@ -1,19 +1,17 @@
-//! Replays the recorded simplejwt exchanges (WIRE.md, transcript part 1 sections A–D and part 2)
-//! against the token services and compares status, headers, bodies and the claims of every
-//! issued token (exact header JSON; exact payload JSON, key order included, except the `jti`
-//! value). The reference server's tokens are reused as recorded: it signed with the same secret,
+//! Replays the recorded simplejwt exchanges of tests/fixtures/simplejwt_transcript.json (part 1's
+//! token views, sections A to D, and part 2, rotation) against the token services and compares
+//! status, headers, bodies and the claims of every issued token (exact header JSON; exact payload
+//! JSON, key order included, except the `jti` value). The reference server's tokens are reused as recorded: it signed with the same secret,
 //! and a fixed clock makes their `exp`/`iat` valid here.
 #![allow(clippy::unwrap_used)]
 
-use crate::support::token::*;
 use http::{Request, StatusCode};
 use serde_json::Value;
 use tower_jwt_auth::token::TokenSettings;
 use tower_jwt_auth::{JwtAuthLayer, SimpleJwtClaims, TokenPayload, Verifier};
 
-fn transcript() -> Value {
-    serde_json::from_str(include_str!("../fixtures/simplejwt_transcript.json")).unwrap()
-}
+use crate::support::transcript::{self, DEFAULT_SETTINGS, ROTATING, exchange, exchanges};
+use crate::support::*;
 
 fn jti_free(payload: &str) -> String {
     let mut p: TokenPayload = serde_json::from_str(payload).unwrap();
@@ -28,20 +26,8 @@ fn jti_free(payload: &str) -> String {
     serde_json::to_string(&p).unwrap()
 }
 
-fn request(ex: &Value) -> Request<String> {
-    let r = &ex["request"];
-    let mut b = Request::builder()
-        .method(r["method"].as_str().unwrap())
-        .uri(r["path"].as_str().unwrap());
-    for (k, v) in r["headers"].as_object().unwrap() {
-        b = b.header(k.as_str(), v.as_str().unwrap());
-    }
-    b.body(r["body"].as_str().unwrap_or_default().to_owned())
-        .unwrap()
-}
-
-async fn dispatch(env: &Env, ex: &Value) -> Res {
-    let req = request(ex);
+async fn dispatch(env: &Env, ex: &Value) -> Reply {
+    let req = transcript::request(ex);
     let e = &env.endpoints;
     match ex["request"]["path"].as_str().unwrap() {
         "/api/token/" => send(e.obtain(), req).await,
@@ -53,7 +39,7 @@ async fn dispatch(env: &Env, ex: &Value) -> Res {
 }
 
 /// Compares one exchange; returns a description of the first difference.
-fn compare(ex: &Value, res: &Res) {
+fn compare(ex: &Value, res: &Reply) {
     let n = ex["n"].as_u64().unwrap();
     let want = &ex["response"];
     let ctx = format!("#{n} {}", ex["title"]);
@@ -65,15 +51,15 @@ fn compare(ex: &Value, res: &Res) {
     let headers = want["headers"].as_object().unwrap();
     for (k, v) in headers {
         assert_eq!(
-            res.header(k),
+            res.header_opt(k),
             Some(v.as_str().unwrap()),
             "{ctx}: header {k}"
         );
     }
     if !headers.contains_key("WWW-Authenticate") {
-        assert_eq!(res.header("www-authenticate"), None, "{ctx}");
+        assert_eq!(res.header_opt("www-authenticate"), None, "{ctx}");
     }
-    assert_eq!(res.header("cache-control"), Some("no-store"), "{ctx}");
+    assert_eq!(res.header_opt("cache-control"), Some("no-store"), "{ctx}");
     let decoded = want["decoded_tokens"].as_object().unwrap();
     if decoded.is_empty() {
         assert_eq!(res.body, want["body"].as_str().unwrap(), "{ctx}");
@@ -112,25 +98,26 @@ fn expected_iat(ex: &Value) -> Option<i64> {
 }
 
 async fn replay(part: &str, settings: TokenSettings, skip: &[u64], max_n: u64) -> usize {
-    let t = transcript();
     let env = env(settings).await;
     let mut replayed = 0;
-    for ex in t[part].as_array().unwrap() {
+    for ex in exchanges(part) {
         let n = ex["n"].as_u64().unwrap();
         if n > max_n || skip.contains(&n) {
             continue;
         }
-        if let Some(iat) = expected_iat(ex) {
+        if let Some(iat) = expected_iat(&ex) {
             env.clock.set(iat);
         }
         if ex["request"]["path"] == "/api/weekly_schedule/" {
             // A protected route behind the layer: access tokens keep working after their
-            // refresh token is blacklisted (T#41) or rotated and blacklisted (R#11).
-            let res = protected(&env, ex).await;
+            // refresh token is blacklisted (part 1, "blacklist: the access token of that pair is
+            // still accepted") or rotated and blacklisted (part 2, "rotation: access tokens keep
+            // working until they expire").
+            let res = protected(&env, &ex).await;
             assert_eq!(res, StatusCode::OK, "#{n}");
         } else {
-            let res = dispatch(&env, ex).await;
-            compare(ex, &res);
+            let res = dispatch(&env, &ex).await;
+            compare(&ex, &res);
         }
         replayed += 1;
     }
@@ -138,22 +125,21 @@ async fn replay(part: &str, settings: TokenSettings, skip: &[u64], max_n: u64) -
 }
 
 async fn protected(env: &Env, ex: &Value) -> StatusCode {
-    use tower::ServiceExt;
-    let verifier = Verifier::new(keys()).clock(env.clock.clock());
+    let verifier = Verifier::new(ref_keys()).clock(env.clock.clock());
     let svc = tower::ServiceBuilder::new()
         .layer(JwtAuthLayer::<SimpleJwtClaims>::new(verifier))
         .service(tower::service_fn(|_req: Request<String>| async {
             Ok::<_, std::convert::Infallible>(http::Response::new(String::from("{}")))
         }));
-    svc.oneshot(request(ex)).await.unwrap().status()
+    send(svc, transcript::request(ex)).await.status
 }
 
 #[tokio::test]
-async fn part1_sections_a_to_d() {
-    // Skipped: #16 (Django's APPEND_SLASH redirect: routing, not the view), #27 and #28
-    // (simplejwt's 500s; our 401s are asserted below).
+async fn the_default_settings_token_views_answer_as_recorded() {
+    // Skipped: exchange 16 ("obtain: no trailing slash": Django's APPEND_SLASH redirect, routing
+    // rather than the view), 27 and 28 (simplejwt's 500s; our 401s are asserted below).
     let n = replay(
-        "part1_default_settings",
+        DEFAULT_SETTINGS,
         TokenSettings::default(),
         &[16, 27, 28],
         44,
@@ -163,32 +149,17 @@ async fn part1_sections_a_to_d() {
 }
 
 #[tokio::test]
-async fn part2_rotation_with_blacklist_after_rotation() {
-    let n = replay(
-        "part2_rotate_and_blacklist_after_rotation",
-        TokenSettings::rotating(),
-        &[],
-        99,
-    )
-    .await;
+async fn rotation_with_blacklist_after_rotation_answers_as_recorded() {
+    let n = replay(ROTATING, TokenSettings::rotating(), &[], 99).await;
     assert_eq!(n, 11);
 }
 
-fn exchange(part: &str, n: u64) -> Value {
-    transcript()[part]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["n"] == n)
-        .unwrap()
-        .clone()
-}
-
-/// WIRE §2.7 case 2 (T#27): a validly signed refresh token without `jti` is a 401, not a 500.
+/// "refresh: validly signed refresh token without jti (blacklist app installed)": a 500 in
+/// simplejwt, a 401 here.
 #[tokio::test]
-async fn t27_refresh_without_jti_is_401() {
+async fn refresh_without_jti_is_401_not_500() {
     let env = env(TokenSettings::default()).await;
-    let res = dispatch(&env, &exchange("part1_default_settings", 27)).await;
+    let res = dispatch(&env, &exchange(DEFAULT_SETTINGS, 27)).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         res.body,
@@ -197,11 +168,11 @@ async fn t27_refresh_without_jti_is_401() {
     assert_framing(&res);
 }
 
-/// WIRE §2.7 case 1 (T#28): a refresh token of a non-existent user is a 401, not a 500.
+/// "refresh: refresh token of a NON-EXISTENT user (minted)": a 500 in simplejwt, a 401 here.
 #[tokio::test]
-async fn t28_refresh_of_missing_user_is_401() {
+async fn refresh_of_a_missing_user_is_401_not_500() {
     let env = env(TokenSettings::default()).await;
-    let res = dispatch(&env, &exchange("part1_default_settings", 28)).await;
+    let res = dispatch(&env, &exchange(DEFAULT_SETTINGS, 28)).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         res.body,
