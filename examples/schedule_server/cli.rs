@@ -259,7 +259,7 @@ async fn run<U: UserStore, R: RevocationStore>(
 }
 
 /// What a person starting the server needs: the address and, for the in-memory demo, the
-/// credentials and three curl lines to paste (obtain a token, POST the seed's schedule, GET it).
+/// credentials and three curl lines to paste (obtain a token, POST an example schedule, GET it).
 /// This is the program's output (stdout), not a log line.
 fn print_banner(addr: SocketAddr, intro: &Intro) {
     let base = format!("http://{addr}");
@@ -281,8 +281,8 @@ fn print_banner(addr: SocketAddr, intro: &Intro) {
     let _ = std::io::stdout().flush();
 }
 
-/// The seed's example schedule.
-pub(crate) const SEED_SCHEDULE: &str =
+/// The example schedule the printed curl lines post.
+pub(crate) const EXAMPLE_SCHEDULE: &str =
     r#"{"schedule":{"monday":[{"start":"00:00","stop":"01:00","ids":[1]}]}}"#;
 
 /// The three copy-pasteable curl lines of the demo banner.
@@ -300,7 +300,7 @@ fn curl_lines(base: &str, demo: &Demo) -> [String; 3] {
         ),
         format!(
             "curl -s -X POST {base}/api/weekly_schedule/ -H \"Authorization: Bearer $ACCESS\" \
-             -H 'Content-Type: application/json' -d '{SEED_SCHEDULE}'"
+             -H 'Content-Type: application/json' -d '{EXAMPLE_SCHEDULE}'"
         ),
         format!("curl -s {base}/api/weekly_schedule/ -H \"Authorization: Bearer $ACCESS\""),
     ]

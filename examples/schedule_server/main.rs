@@ -4,7 +4,7 @@
 //! cargo run --example schedule_server
 //! ```
 //!
-//! The weekly-schedule server: the seed's Django `schedule_app` + simplejwt, rebuilt on
+//! The weekly-schedule server: a Django `schedule_app` + simplejwt backend, rebuilt on
 //! `tower-jwt-auth`. With no flags it serves 127.0.0.1:8000 from memory with a demo user and
 //! prints three curl lines to try; see the README's "The example server" section for the rest:
 //!

@@ -83,9 +83,9 @@ impl Extractor {
             Some(v) => {
                 let mut w = words(v.as_bytes());
                 match w.next() {
-                    // Empty header: as if absent (simplejwt T#52).
+                    // Empty header: as if absent, as simplejwt answers it.
                     None => None,
-                    // Another scheme: not ours, as if absent (simplejwt T#49–T#51).
+                    // Another scheme: not ours, as if absent, as simplejwt answers it.
                     Some(scheme) if !self.scheme_matches(scheme) => None,
                     Some(_) => match (w.next(), w.next()) {
                         (Some(token), None) => Some(token),

@@ -1,4 +1,4 @@
-//! Minting tokens exactly as simplejwt does (WIRE.md §3).
+//! Minting tokens exactly as simplejwt does: the same header, claim order and claim types.
 
 use std::fmt;
 use std::sync::Arc;

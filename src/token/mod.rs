@@ -140,7 +140,8 @@ use crate::verify::Verifier;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum VerifyBlacklist {
-    /// simplejwt's quirk (#786): only when `blacklist_after_rotation` is on.
+    /// simplejwt's behaviour: only when `blacklist_after_rotation` is on (with the default
+    /// settings the verify endpoint does not consult the blacklist).
     #[default]
     SimpleJwt,
     /// Always: a revoked token gets 400 `{"non_field_errors":["Token is blacklisted"]}`.
