@@ -1,6 +1,7 @@
 //! The schedule server's `app(state)` driven in-process with `oneshot`: the recorded Django
-//! exchanges T#45–T#82 replayed with exact statuses, bodies and headers, plus what the
-//! transcript does not cover (DELETE, HEAD, OPTIONS, 301s, 404, 413, 415, odd bodies).
+//! exchanges of `tests/fixtures/transcript_schedule.json` replayed with exact statuses, bodies
+//! and headers, plus what they do not cover (DELETE, HEAD, OPTIONS, 301s, 404, 413, 415, odd
+//! bodies).
 
 #![cfg(feature = "token")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -20,9 +21,9 @@ use crate::routes::{self, AppState, DEFAULT_BODY_LIMIT, app};
 use crate::storage::{self, ScheduleStore};
 use crate::support::SECRET;
 
-/// "Now" for the transcript's tokens: the `iat` of the access token used by T#77.
+/// "Now" for the transcript's tokens: the `iat` of the recorded access token the schedule exchanges use.
 const NOW: i64 = 1_795_655_421;
-/// T#73's access token for user "1" (alice), valid at `NOW`.
+/// The recorded access token for user "1" (alice), valid at `NOW`.
 const ACCESS_1: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1NjU1NzE5LCJpYXQiOjE3OTU2NTU0MTksImp0aSI6ImZhYzUzNDRkMDFkMzRkYjNiNTU3NWQ2NWY1ZWU4YzBmIiwidXNlcl9pZCI6IjEifQ.3sQxRGYrBFJCl5b7XqGnihDsGISBuAktdoU9w-Boqu4";
 
 /// The crate's in-memory stores with the reference database's users: 1 = alice (active),
@@ -207,13 +208,13 @@ async fn transcript_45_to_82_replayed_in_process() {
 #[tokio::test]
 async fn schedule_lifecycle_post_get_delete() {
     let app = test_app(ScheduleStore::memory()).await;
-    let seed = r#"{"schedule":{"monday":[{"start":"00:00","stop":"01:00","ids":[1]}]}}"#;
+    let example = r#"{"schedule":{"monday":[{"start":"00:00","stop":"01:00","ids":[1]}]}}"#;
 
-    let a = send(&app, bearer("POST", "/api/weekly_schedule/", seed)).await;
-    assert_eq!((a.status, a.body.as_str()), (StatusCode::CREATED, seed));
+    let a = send(&app, bearer("POST", "/api/weekly_schedule/", example)).await;
+    assert_eq!((a.status, a.body.as_str()), (StatusCode::CREATED, example));
 
     let a = send(&app, bearer("GET", "/api/weekly_schedule/", "")).await;
-    assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, seed));
+    assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, example));
 
     let a = send(&app, bearer("DELETE", "/api/weekly_schedule/", "")).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
@@ -566,10 +567,10 @@ impl http_body::Body for Unsized {
 async fn schedules_persist_in_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = storage::schedules_path(dir.path());
-    let seed = r#"{"schedule":{"monday":[{"start":"00:00","stop":"01:00","ids":[1]}]}}"#;
+    let example = r#"{"schedule":{"monday":[{"start":"00:00","stop":"01:00","ids":[1]}]}}"#;
     {
         let app = test_app(ScheduleStore::open(&path).unwrap()).await;
-        let a = send(&app, bearer("POST", "/api/weekly_schedule/", seed)).await;
+        let a = send(&app, bearer("POST", "/api/weekly_schedule/", example)).await;
         assert_eq!(a.status, StatusCode::CREATED);
     }
     let on_disk: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
@@ -586,7 +587,7 @@ async fn schedules_persist_in_a_file() {
     // A new store (a restart) reads it back.
     let app = test_app(ScheduleStore::open(&path).unwrap()).await;
     let a = send(&app, bearer("GET", "/api/weekly_schedule/", "")).await;
-    assert_eq!(a.body, seed);
+    assert_eq!(a.body, example);
 
     // A corrupt file is refused, never silently replaced by an empty store.
     std::fs::write(&path, b"{not json").unwrap();
@@ -614,7 +615,7 @@ fn claims_of(token: &str) -> Value {
 async fn token_routes_are_mounted_as_they_are() {
     let app = test_app(ScheduleStore::memory()).await;
 
-    // T#01: obtain.
+    // Obtain.
     let a = send(
         &app,
         post_json(
@@ -652,7 +653,7 @@ async fn token_routes_are_mounted_as_they_are() {
         (StatusCode::OK, r#"{"schedule":{}}"#)
     );
 
-    // T#02: wrong password.
+    // A wrong password.
     let a = send(
         &app,
         post_json("/api/token/", r#"{"username":"alice","password":"nope"}"#),
@@ -664,7 +665,7 @@ async fn token_routes_are_mounted_as_they_are() {
         r#"{"detail":"No active account found with the given credentials"}"#
     );
 
-    // T#17: refresh.
+    // Refresh.
     let a = send(
         &app,
         post_json(
@@ -676,7 +677,7 @@ async fn token_routes_are_mounted_as_they_are() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert!(a.body.starts_with(r#"{"access":""#));
 
-    // T#29: verify.
+    // Verify.
     let a = send(
         &app,
         post_json("/api/token/verify/", &format!(r#"{{"token":"{access}"}}"#)),
@@ -684,7 +685,7 @@ async fn token_routes_are_mounted_as_they_are() {
     .await;
     assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, "{}"));
 
-    // T#37 then T#38: blacklist, then refresh with it.
+    // Blacklist, then refresh with the blacklisted token.
     let a = send(
         &app,
         post_json(
@@ -708,7 +709,7 @@ async fn token_routes_are_mounted_as_they_are() {
         r#"{"detail":"Token is blacklisted","code":"token_not_valid"}"#
     );
 
-    // T#14: GET on a token route.
+    // GET on a token route.
     let a = send(
         &app,
         Request::get("/api/token/").body(Body::empty()).unwrap(),
