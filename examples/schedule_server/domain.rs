@@ -454,7 +454,7 @@ mod tests {
     }
 
     #[test]
-    fn transcript_78() {
+    fn every_field_error_of_a_bad_week_is_reported_at_its_path() {
         let body = r#"{"schedule":{"funday":[],"monday":[{"start":"0:00","stop":"25:00","ids":["1"]},{"start":"10:00","stop":"09:00","ids":[1]},{"start":"10:00","ids":[true,1.5]}],"tuesday":{"start":"00:00"}}}"#;
         let want = r#"{"funday":["Unknown day \"funday\"; expected one of monday, tuesday, wednesday, thursday, friday, saturday, sunday."],"monday":{"0":{"start":["Time must be a string in 24-hour \"HH:MM\" format."],"stop":["Time must be a string in 24-hour \"HH:MM\" format."],"ids":{"0":["A valid integer is required."]}},"1":{"stop":["stop must be later than start."]},"2":{"stop":["This field is required."],"ids":{"0":["A valid integer is required."],"1":["A valid integer is required."]}}},"tuesday":["Expected a list of items but got type \"dict\"."]}"#;
         assert_eq!(check(body), Err(format!(r#"{{"schedule":{want}}}"#)));

@@ -13,10 +13,13 @@
 //! cargo run --example schedule_server -- serve --data-dir ./data
 //! ```
 //!
-//! Files: `domain.rs` (schedule types and validation), `routes.rs` (`app(state) -> Router`),
-//! `storage.rs` (files, the signing secret), `cli.rs` (flags, subcommands, startup).
+//! Files: `routes.rs` (`app(state) -> Router`: the tower-http stack, `JwtAuthLayer`, handlers
+//! taking `Claims<SimpleJwtClaims>`), `compat.rs` (what only Django REST framework
+//! compatibility needs), `domain.rs` (schedule types and validation), `storage.rs` (files, the
+//! signing secret), `cli.rs` (flags, subcommands, startup).
 
 mod cli;
+mod compat;
 mod domain;
 mod routes;
 mod storage;

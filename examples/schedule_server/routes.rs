@@ -8,32 +8,57 @@
 //! | `/healthz` | none | `GET`, `HEAD` |
 //! | the same paths without the trailing slash | | 301 to the slash form (Django's `APPEND_SLASH`) |
 //!
-//! Layers, outermost first: one log line per request → request timeout (JSON 408) → catch-panic
-//! (JSON 500) → peer address for the login throttle → body limit (JSON 413) → router. On the schedule route: DRF's `Allow`/`Vary` headers → `JwtAuthLayer` (401s,
-//! which therefore carry those headers too) → the handlers.
+//! The whole app sits under one `ServiceBuilder` of tower-http layers, outermost first: a log
+//! line per request (`TraceLayer`) → JSON bodies for the layers' own 408 and 413 → request
+//! timeout (`TimeoutLayer`) → panics as a JSON 500 (`CatchPanicLayer`) → the peer address for
+//! the login throttle → body limit (`RequestBodyLimitLayer`). The schedule route adds its own:
+//! DRF's `Allow`/`Vary` headers (`SetResponseHeaderLayer`, so 401s carry them too) →
+//! `JwtAuthLayer` with the per-request user check → the handlers, which take [`Claims`].
+//! What only Django compatibility needs is in `compat.rs`.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::Extension;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::{Next, from_fn, map_response};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, Route, get};
+use axum::routing::{MethodRouter, get};
 use serde::Serialize;
+use tower::ServiceBuilder;
+use tower::util::MapRequestLayer;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 use tower_jwt_auth::store::{RevocationStore, UserStore};
 use tower_jwt_auth::token::{ClientAddr, TokenEndpoints};
-use tower_jwt_auth::{AuthError, AuthErrorKind, JwtAuthLayer, SimpleJwtClaims, Verified, Verifier};
+use tower_jwt_auth::{
+    AuthCheck, AuthError, AuthErrorKind, Claims, DefaultResponder, JwtAuthLayer, SimpleJwtClaims,
+    Verified, Verifier, WithCheck,
+};
+use tracing::Span;
 
-use crate::domain::{self, Json};
+use crate::compat::{self, detail, json};
+use crate::domain;
 use crate::storage::ScheduleStore;
+
+/// The schedule route's path.
+pub(crate) const SCHEDULE: &str = "/api/weekly_schedule/";
 
 /// The schedule route's methods, in the order Django lists them.
 pub(crate) const SCHEDULE_ALLOW: &str = "GET, POST, DELETE, HEAD, OPTIONS";
+
+/// The routes that answer a path without its trailing slash with a 301 (Django's `APPEND_SLASH`).
+const SLASHED: [&str; 5] = [
+    "/api/token/",
+    "/api/token/refresh/",
+    "/api/token/verify/",
+    "/api/token/blacklist/",
+    SCHEDULE,
+];
 
 /// Everything the routes need.
 #[derive(Clone, Debug)]
@@ -60,95 +85,111 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
 /// The whole application.
 pub(crate) fn app<U: UserStore, R: RevocationStore>(state: AppState<U, R>) -> Router {
-    let schedule = schedule_route(&state);
-    app_with(state, schedule)
+    let schedule = schedule_handlers().layer(
+        ServiceBuilder::new()
+            .layer(SetResponseHeaderLayer::overriding(
+                header::ALLOW,
+                HeaderValue::from_static(SCHEDULE_ALLOW),
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::VARY,
+                HeaderValue::from_static("Accept"),
+            ))
+            .layer(auth(&state))
+            .layer(MapRequestLayer::new(log_user)),
+    );
+    with_middleware(
+        token_routes(&state.tokens)
+            .route(SCHEDULE, schedule)
+            .route(
+                "/healthz",
+                get(healthz).fallback(|m: Method| async move {
+                    compat::method_not_allowed(&m, "GET, HEAD")
+                }),
+            )
+            .fallback(
+                |req: Request| async move { compat::append_slash_or_not_found(&req, &SLASHED) },
+            )
+            .with_state(state.schedules.clone()),
+        &state,
+    )
 }
 
-/// The whole application around the given `/api/weekly_schedule/` route. The load test
-/// (`scripts/load.sh example`) mounts [`schedule_methods`] behind a layer that only inserts fixed
-/// claims here, to measure what authentication costs against the very same stack.
-pub(crate) fn app_with<U: UserStore, R: RevocationStore>(
-    state: AppState<U, R>,
-    schedule: MethodRouter<ScheduleStore>,
-) -> Router {
-    let limit = state.body_limit;
-    let timeout = state.request_timeout;
-    let tokens = &state.tokens;
+/// The crate's token services: plain tower services, mounted as they are.
+pub(crate) fn token_routes<U: UserStore, R: RevocationStore, S: Clone + Send + Sync + 'static>(
+    tokens: &TokenEndpoints<U, R>,
+) -> Router<S> {
     Router::new()
-        // The token services are plain tower services: mount them as they are.
         .route_service("/api/token/", tokens.obtain())
         .route_service("/api/token/refresh/", tokens.refresh())
         .route_service("/api/token/verify/", tokens.verify())
         .route_service("/api/token/blacklist/", tokens.blacklist())
-        .route("/api/weekly_schedule/", schedule)
-        .route(
-            "/healthz",
-            get(healthz).fallback(|m: Method| async move { method_not_allowed(&m, "GET, HEAD") }),
-        )
-        .fallback(not_found_or_append_slash)
-        .with_state(state.schedules)
-        .layer(from_fn(move |req, next| limit_body(limit, req, next)))
-        .layer(from_fn(client_addr))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            panic_response,
-        ))
-        .layer(from_fn(move |req, next| time_limit(timeout, req, next)))
-        .layer(from_fn(log_request))
 }
 
-/// `/api/weekly_schedule/`: the handlers behind `JwtAuthLayer`, whose user check answers
-/// simplejwt's `user_not_found` / `user_inactive`.
-fn schedule_route<U: UserStore, R>(state: &AppState<U, R>) -> MethodRouter<ScheduleStore> {
+/// The layers around the whole router (see the module docs for the order).
+pub(crate) fn with_middleware<U, R>(router: Router, state: &AppState<U, R>) -> Router {
+    router.layer(
+        ServiceBuilder::new()
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(request_span)
+                    .on_request(())
+                    .on_response(log_response),
+            )
+            .map_response(compat::error_bodies(state.body_limit))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                state.request_timeout,
+            ))
+            .layer(CatchPanicLayer::custom(compat::panic_response))
+            .layer(MapRequestLayer::new(client_addr))
+            .layer(RequestBodyLimitLayer::new(state.body_limit)),
+    )
+}
+
+/// `JwtAuthLayer` with simplejwt's per-request check: the token's user exists and is active
+/// (`user_not_found` / `user_inactive` otherwise), so deactivating a user locks out their
+/// still-valid access tokens at once.
+fn auth<U: UserStore, R>(
+    state: &AppState<U, R>,
+) -> JwtAuthLayer<SimpleJwtClaims, DefaultResponder, WithCheck<impl AuthCheck<SimpleJwtClaims>>> {
     let users = state.users.clone();
-    let auth = JwtAuthLayer::<SimpleJwtClaims>::new(state.verifier.clone()).check(
-        move |token: &Verified<SimpleJwtClaims>| {
-            let users = users.clone();
-            let id = token.user_id.clone();
-            async move {
-                // The verifier already refused tokens without a usable user id.
-                let id = id.ok_or(AuthError::new(AuthErrorKind::MissingUserId))?;
-                match users.get(&id).await {
-                    Ok(Some(user)) if user.is_active => Ok(()),
-                    Ok(Some(_)) => Err(AuthError::new(AuthErrorKind::UserInactive)),
-                    Ok(None) => Err(AuthError::new(AuthErrorKind::UserNotFound)),
-                    Err(e) => {
-                        tracing::error!(error = %e, "user store failed");
-                        Err(AuthError::new(AuthErrorKind::Internal))
-                    }
+    JwtAuthLayer::new(state.verifier.clone()).check(move |token: &Verified<SimpleJwtClaims>| {
+        let users = users.clone();
+        let id = token.user_id.clone();
+        async move {
+            // The verifier already refused tokens without a usable user id.
+            let id = id.ok_or(AuthError::new(AuthErrorKind::MissingUserId))?;
+            match users.get(&id).await {
+                Ok(Some(user)) if user.is_active => Ok(()),
+                Ok(Some(_)) => Err(AuthError::new(AuthErrorKind::UserInactive)),
+                Ok(None) => Err(AuthError::new(AuthErrorKind::UserNotFound)),
+                Err(e) => {
+                    tracing::error!(error = %e, "user store failed");
+                    Err(AuthError::new(AuthErrorKind::Internal))
                 }
             }
-        },
-    );
-    schedule_methods(auth)
-}
-
-/// The schedule route's handlers behind `auth`, which must put the caller's
-/// [`SimpleJwtClaims`] in the request extensions (or answer itself).
-pub(crate) fn schedule_methods<L>(auth: L) -> MethodRouter<ScheduleStore>
-where
-    L: tower::Layer<Route> + Clone + Send + Sync + 'static,
-    L::Service: tower::Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
-    <L::Service as tower::Service<Request>>::Response: IntoResponse + 'static,
-    <L::Service as tower::Service<Request>>::Future: Send + 'static,
-{
-    get(get_schedule)
-        .post(post_schedule)
-        .delete(delete_schedule)
-        .options(options_schedule)
-        .fallback(|m: Method| async move { method_not_allowed(&m, SCHEDULE_ALLOW) })
-        .layer::<_, Infallible>(from_fn(tag_user))
-        .layer::<_, Infallible>(auth)
-        .layer::<_, Infallible>(map_response(schedule_headers))
+        }
+    })
 }
 
 // ------------------------------------------------------------------------------------------------
 // Handlers
 // ------------------------------------------------------------------------------------------------
 
+/// The schedule route's handlers, without authentication (the caller layers it on).
+pub(crate) fn schedule_handlers() -> MethodRouter<ScheduleStore> {
+    get(get_schedule)
+        .post(post_schedule)
+        .delete(delete_schedule)
+        .options(options_schedule)
+        .fallback(|m: Method| async move { compat::method_not_allowed(&m, SCHEDULE_ALLOW) })
+}
+
 /// `GET` → `200 {"schedule": {...}}`, `{}` before any `POST`.
 async fn get_schedule(
     State(store): State<ScheduleStore>,
-    Extension(claims): Extension<SimpleJwtClaims>,
+    Claims(claims): Claims<SimpleJwtClaims>,
 ) -> Response {
     let schedule = store.get(claims.user_id.as_str()).await.unwrap_or_default();
     json(StatusCode::OK, &ScheduleBody { schedule })
@@ -157,12 +198,11 @@ async fn get_schedule(
 /// `POST {"schedule": {...}}` → replaces the schedule, `201` with the normalised schedule.
 async fn post_schedule(
     State(store): State<ScheduleStore>,
-    Extension(claims): Extension<SimpleJwtClaims>,
-    Extension(BodyLimit(limit)): Extension<BodyLimit>,
+    Claims(claims): Claims<SimpleJwtClaims>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let body = match read_json(&headers, body, limit).await {
+    let body = match compat::read_body(&headers, body).await {
         Ok(b) => b,
         Err(res) => return res,
     };
@@ -180,7 +220,7 @@ async fn post_schedule(
 /// `DELETE` → clears the schedule, `204`.
 async fn delete_schedule(
     State(store): State<ScheduleStore>,
-    Extension(claims): Extension<SimpleJwtClaims>,
+    Claims(claims): Claims<SimpleJwtClaims>,
 ) -> Response {
     if let Err(e) = store.delete(claims.user_id.as_str()).await {
         tracing::error!(error = %e, "cannot delete a schedule");
@@ -191,21 +231,9 @@ async fn delete_schedule(
 
 /// `OPTIONS` (authenticated; DRF authenticates `OPTIONS` too) → DRF's metadata.
 async fn options_schedule() -> Response {
-    #[derive(Serialize)]
-    struct Metadata {
-        name: &'static str,
-        description: &'static str,
-        renders: [&'static str; 1],
-        parses: [&'static str; 2],
-    }
-    json(
-        StatusCode::OK,
-        &Metadata {
-            name: "Weekly Schedule",
-            description: "The caller's weekly schedule. GET reads it, POST replaces it, DELETE clears it.",
-            renders: ["application/json"],
-            parses: ["application/json", "application/x-www-form-urlencoded"],
-        },
+    compat::view_metadata(
+        "Weekly Schedule",
+        "The caller's weekly schedule. GET reads it, POST replaces it, DELETE clears it.",
     )
 }
 
@@ -220,196 +248,12 @@ struct ScheduleBody {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Request parsing, DRF style
+// Request-scoped glue
 // ------------------------------------------------------------------------------------------------
-
-/// Reads a body as DRF's parsers would for this view: an empty body is `{}`; JSON (including the
-/// wildcards `*/*` and `application/*`, which DRF's media-type match lets through) is parsed; a
-/// form body gives string fields; anything else is a 415. Django's development server reports
-/// a missing `Content-Type` as `text/plain`, and so does this.
-async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> Result<Json, Response> {
-    let bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(b) => b,
-        Err(e) => return Err(body_error(&e, limit)),
-    };
-    if bytes.is_empty() {
-        return Ok(Json::Object(Vec::new()));
-    }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .unwrap_or_else(|| "text/plain".to_owned());
-    let media = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let (main, sub) = media.split_once('/').unwrap_or((&media, ""));
-    let is = |m: &str, s: &str| (main == m || main == "*") && (sub == s || sub == "*");
-    if is("application", "json") {
-        serde_json::from_slice::<Json>(&bytes)
-            .map_err(|e| detail(StatusCode::BAD_REQUEST, &format!("JSON parse error - {e}")))
-    } else if is("application", "x-www-form-urlencoded") {
-        // Last value wins, as with Django's QueryDict.
-        let mut fields: Vec<(String, Json)> = Vec::new();
-        for (k, v) in form_urlencoded::parse(&bytes) {
-            let v = Json::String(v.into_owned());
-            match fields.iter_mut().find(|(key, _)| *key == k) {
-                Some(slot) => slot.1 = v,
-                None => fields.push((k.into_owned(), v)),
-            }
-        }
-        Ok(Json::Object(fields))
-    } else {
-        Err(detail(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            &format!("Unsupported media type \"{content_type}\" in request."),
-        ))
-    }
-}
-
-/// A body that could not be read: too large (413) or broken (400).
-fn body_error(e: &(dyn std::error::Error + 'static), limit: usize) -> Response {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = source {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return too_large(limit);
-        }
-        source = err.source();
-    }
-    detail(
-        StatusCode::BAD_REQUEST,
-        "The request body could not be read.",
-    )
-}
-
-/// The token services' wording.
-fn too_large(limit: usize) -> Response {
-    detail(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        &format!("Request body is too large (the limit is {limit} bytes)."),
-    )
-}
-
-// ------------------------------------------------------------------------------------------------
-// Responses, DRF style
-// ------------------------------------------------------------------------------------------------
-
-/// Compact JSON, `Content-Type: application/json` (no charset), like DRF's `JSONRenderer`
-/// (which also escapes U+2028 and U+2029).
-pub(crate) fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
-    let text = match serde_json::to_string(body) {
-        Ok(t) => t
-            .replace('\u{2028}', "\\u2028")
-            .replace('\u{2029}', "\\u2029"),
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    };
-    let mut res = Response::new(Body::from(text));
-    *res.status_mut() = status;
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    res
-}
-
-/// `{"detail": "..."}`.
-pub(crate) fn detail(status: StatusCode, message: &str) -> Response {
-    json(status, &serde_json::json!({ "detail": message }))
-}
-
-fn method_not_allowed(method: &Method, allow: &'static str) -> Response {
-    let mut res = detail(
-        StatusCode::METHOD_NOT_ALLOWED,
-        &format!("Method \"{method}\" not allowed."),
-    );
-    res.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
-    res
-}
-
-/// The headers DRF puts on every response of the view, 401s included.
-async fn schedule_headers(mut res: Response) -> Response {
-    let h = res.headers_mut();
-    h.insert(header::ALLOW, HeaderValue::from_static(SCHEDULE_ALLOW));
-    h.insert(header::VARY, HeaderValue::from_static("Accept"));
-    res
-}
-
-/// Unknown paths: Django's `APPEND_SLASH` 301 when the path plus `/` is a route, else DRF's 404.
-async fn not_found_or_append_slash(req: Request) -> Response {
-    const SLASHED: [&str; 5] = [
-        "/api/token",
-        "/api/token/refresh",
-        "/api/token/verify",
-        "/api/token/blacklist",
-        "/api/weekly_schedule",
-    ];
-    let path = req.uri().path();
-    if SLASHED.contains(&path) {
-        let location = match req.uri().query() {
-            Some(q) => format!("{path}/?{q}"),
-            None => format!("{path}/"),
-        };
-        if let Ok(v) = HeaderValue::from_str(&location) {
-            let mut res = Response::new(Body::empty());
-            *res.status_mut() = StatusCode::MOVED_PERMANENTLY;
-            let h = res.headers_mut();
-            h.insert(header::LOCATION, v);
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            );
-            return res;
-        }
-    }
-    detail(StatusCode::NOT_FOUND, "Not found.")
-}
-
-pub(crate) fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    // The payload may hold request data: it is not logged or echoed.
-    tracing::error!("a handler panicked");
-    detail(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "A server error occurred.",
-    )
-}
-
-// ------------------------------------------------------------------------------------------------
-// Middleware
-// ------------------------------------------------------------------------------------------------
-
-/// Answers 408 when a request (a slow upload included) takes longer than `timeout`.
-async fn time_limit(timeout: Duration, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(timeout, next.run(req)).await {
-        Ok(res) => res,
-        Err(_) => detail(StatusCode::REQUEST_TIMEOUT, "Request timed out."),
-    }
-}
-
-/// The request body limit, for handlers that read bodies.
-#[derive(Clone, Copy, Debug)]
-struct BodyLimit(usize);
-
-/// Refuses bodies over `limit` bytes: at once from `Content-Length`, or while streaming.
-async fn limit_body(limit: usize, mut req: Request, next: Next) -> Response {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return too_large(limit);
-    }
-    req.extensions_mut().insert(BodyLimit(limit));
-    let req = req.map(|b| Body::new(http_body_util::Limited::new(b, limit)));
-    next.run(req).await
-}
 
 /// Hands the peer address (from `into_make_service_with_connect_info`) to the token services'
 /// login throttle as a [`ClientAddr`].
-async fn client_addr(mut req: Request, next: Next) -> Response {
+fn client_addr(mut req: Request) -> Request {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -417,58 +261,49 @@ async fn client_addr(mut req: Request, next: Next) -> Response {
     if let Some(ip) = peer {
         req.extensions_mut().insert(ClientAddr(ip));
     }
-    next.run(req).await
+    req
 }
 
-/// The authenticated user id, handed from inside the auth layer to the logger.
-#[derive(Clone, Debug)]
-struct LoggedUser(String);
-
-/// Runs inside `JwtAuthLayer`: copies the caller's id to the response for the log line.
-async fn tag_user(req: Request, next: Next) -> Response {
-    let user = req
-        .extensions()
-        .get::<SimpleJwtClaims>()
-        .map(|c| LoggedUser(c.user_id.as_str().to_owned()));
-    let mut res = next.run(req).await;
-    if let Some(user) = user {
-        res.extensions_mut().insert(user);
-    }
-    res
-}
-
-/// One line per request: method, path (never the query string), status, latency, user id, and
-/// the reason of an authentication failure. Never a token, password or secret.
-async fn log_request(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().clone();
-    let mut path = req.uri().path().to_owned();
+/// The span of a request's log line: method and path (never the query string, which may hold
+/// anything), and the user once authenticated ([`log_user`]).
+fn request_span<B>(req: &axum::http::Request<B>) -> Span {
+    let mut path = req.uri().path();
     if path.len() > 200 {
         let mut cut = 200;
         while !path.is_char_boundary(cut) {
             cut -= 1;
         }
-        path.truncate(cut);
-        path.push('…');
+        path = &path[..cut];
     }
-    let res = next.run(req).await;
-    let user = res
-        .extensions()
-        .get::<LoggedUser>()
-        .map_or("-", |u| u.0.as_str());
+    tracing::info_span!(
+        target: "schedule_server::http",
+        "request",
+        method = %req.method(),
+        path,
+        user = tracing::field::Empty,
+    )
+}
+
+/// Runs inside `JwtAuthLayer`: the caller's id goes on the request's log line.
+fn log_user(req: Request) -> Request {
+    if let Some(claims) = req.extensions().get::<SimpleJwtClaims>() {
+        Span::current().record("user", claims.user_id.as_str());
+    }
+    req
+}
+
+/// One line per request: status, latency and the reason of an authentication failure (the
+/// span adds method, path and user). Never a token, password or secret.
+fn log_response<B>(res: &axum::http::Response<B>, latency: Duration, _span: &Span) {
     let auth = res
         .extensions()
         .get::<AuthError>()
         .map_or("-", |e| e.kind().reason());
     tracing::info!(
         target: "schedule_server::http",
-        %method,
-        path,
         status = res.status().as_u16(),
-        latency_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX),
-        user,
+        latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
         auth,
-        "request"
+        "response"
     );
-    res
 }

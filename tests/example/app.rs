@@ -140,7 +140,7 @@ fn deliberate_difference(n: u64) -> Option<(u16, &'static str)> {
 }
 
 #[tokio::test]
-async fn transcript_45_to_82_replayed_in_process() {
+async fn the_recorded_schedule_exchanges_replay_exactly_in_process() {
     let fixture: Value =
         serde_json::from_str(include_str!("../fixtures/transcript_schedule.json")).unwrap();
     let app = test_app(ScheduleStore::memory()).await;
@@ -722,7 +722,7 @@ async fn token_routes_are_mounted_as_they_are() {
 
 #[tokio::test]
 async fn the_panic_backstop_answers_json_500_without_the_payload() {
-    let res = routes::panic_response(Box::new(String::from("secret payload")));
+    let res = crate::compat::panic_response(Box::new(String::from("secret payload")));
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(res.headers()["content-type"], "application/json");
     let body = res.into_body().collect().await.unwrap().to_bytes();

@@ -7,6 +7,10 @@ mod support;
 // The schedule server's modules, compiled into this binary so `app.rs` drives its router.
 #[cfg(feature = "token")]
 #[allow(dead_code, unreachable_pub)]
+#[path = "../../examples/schedule_server/compat.rs"]
+mod compat;
+#[cfg(feature = "token")]
+#[allow(dead_code, unreachable_pub)]
 #[path = "../../examples/schedule_server/domain.rs"]
 mod domain;
 #[cfg(feature = "token")]

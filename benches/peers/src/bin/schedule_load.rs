@@ -4,8 +4,10 @@
 //!
 //! - `protected`: `routes::app`, exactly what `cargo run --example schedule_server` serves:
 //!   `GET /api/weekly_schedule/` behind `JwtAuthLayer` and its per-request user check;
-//! - `open`: the same stack (`routes::app_with`, the same middleware and handlers), where the auth
-//!   layer is replaced by one that only inserts the demo user's claims, as the layer would.
+//! - `open`: the same stack assembled here from the example's own pieces (`token_routes`,
+//!   `schedule_handlers`, `with_middleware`, the same `Allow`/`Vary` layers), where `JwtAuthLayer`
+//!   and its user check are replaced by a layer that only inserts the demo user's claims, as the
+//!   auth layer would.
 //!
 //! So the two differ only by what authentication costs. It listens on two ephemeral 127.0.0.1
 //! ports, prints `protected <ip:port>`, `open <ip:port>` and `token <jwt>` (an access token of
@@ -17,6 +19,8 @@
 //! generator: what the stack itself costs).
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+#[path = "../../../../examples/schedule_server/compat.rs"]
+mod compat;
 #[path = "../../../../examples/schedule_server/domain.rs"]
 mod domain;
 #[path = "../../../../examples/schedule_server/routes.rs"]
@@ -33,7 +37,14 @@ use tower_jwt_auth::store::{MemoryRevocationStore, MemoryUserStore};
 use tower_jwt_auth::token::{Issuer, TokenEndpoints, TokenSettings};
 use tower_jwt_auth::{Keys, SimpleJwtClaims, Verifier};
 
-use crate::routes::{AppState, DEFAULT_BODY_LIMIT, DEFAULT_REQUEST_TIMEOUT, app, app_with};
+use axum::http::{HeaderValue, header};
+use tower::ServiceBuilder;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::routes::{
+    AppState, DEFAULT_BODY_LIMIT, DEFAULT_REQUEST_TIMEOUT, SCHEDULE, SCHEDULE_ALLOW, app,
+    schedule_handlers, token_routes, with_middleware,
+};
 use crate::storage::ScheduleStore;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -87,7 +98,26 @@ async fn serve() -> Result<(), BoxError> {
         req
     });
     let protected = app(state.clone());
-    let open = app_with(state, routes::schedule_methods(inject));
+    let open = with_middleware(
+        token_routes(&state.tokens)
+            .route(
+                SCHEDULE,
+                schedule_handlers().layer(
+                    ServiceBuilder::new()
+                        .layer(SetResponseHeaderLayer::overriding(
+                            header::ALLOW,
+                            HeaderValue::from_static(SCHEDULE_ALLOW),
+                        ))
+                        .layer(SetResponseHeaderLayer::overriding(
+                            header::VARY,
+                            HeaderValue::from_static("Accept"),
+                        ))
+                        .layer(inject),
+                ),
+            )
+            .with_state(state.schedules.clone()),
+        &state,
+    );
 
     // `schedule_load inproc N`: no sockets, N requests through each router in process (for
     // profilers, and to tell the in-process cost from the end-to-end one).
