@@ -1,9 +1,9 @@
-#![allow(missing_docs)] // criterion_group! generates undocumented items
 //! Login timing: `authenticate` for an unknown user must cost what a wrong password costs (the
 //! store verifies a dummy argon2id hash), so response times do not reveal which usernames exist.
 //!
 //! Run with `cargo bench --bench login_timing`; the medians are in
 //! `target/criterion/login_timing/*/new/estimates.json` (`median.point_estimate`, ns).
+#![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use std::hint::black_box;
 

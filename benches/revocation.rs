@@ -1,8 +1,8 @@
-#![allow(missing_docs)] // criterion_group! generates undocumented items
 //! Revocation cost with 0 and with 100 000 revoked tokens already stored: a revocation must not
 //! grow with the number stored (the file store appends one fsynced line).
 //!
 //! Run with `cargo bench --bench revocation`.
+#![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
