@@ -6,6 +6,8 @@
 //! | `/api/token/`, `/api/token/refresh/`, `/api/token/verify/`, `/api/token/blacklist/` | none | `POST`, `OPTIONS` (the crate's token services, mounted as they are) |
 //! | `/api/weekly_schedule/` | `JwtAuthLayer` + user check | `GET`, `POST`, `DELETE`, `HEAD`, `OPTIONS`; others 405 |
 //! | `/healthz` | none | `GET`, `HEAD` |
+//! | `/`, `/static/app.js`, `/static/app.css` | none | `GET`, `HEAD`: the page (`web/`, embedded in the binary) |
+//! | `/api/schema/` | none | `GET`, `HEAD`: the OpenAPI 3.1 description (`openapi.json`) |
 //! | the same paths without the trailing slash | | 301 to the slash form (Django's `APPEND_SLASH`) |
 //!
 //! The whole app sits under one `ServiceBuilder` of tower-http layers, outermost first: a log
@@ -52,7 +54,8 @@ pub(crate) const SCHEDULE: &str = "/api/weekly_schedule/";
 pub(crate) const SCHEDULE_ALLOW: &str = "GET, POST, DELETE, HEAD, OPTIONS";
 
 /// The routes that answer a path without its trailing slash with a 301 (Django's `APPEND_SLASH`).
-const SLASHED: [&str; 5] = [
+const SLASHED: [&str; 6] = [
+    "/api/schema/",
     "/api/token/",
     "/api/token/refresh/",
     "/api/token/verify/",
@@ -107,6 +110,7 @@ pub(crate) fn app<U: UserStore, R: RevocationStore>(state: AppState<U, R>) -> Ro
                     compat::method_not_allowed(&m, "GET, HEAD")
                 }),
             )
+            .merge(page_routes())
             .fallback(
                 |req: Request| async move { compat::append_slash_or_not_found(&req, &SLASHED) },
             )
@@ -171,6 +175,57 @@ fn auth<U: UserStore, R>(
             }
         }
     })
+}
+
+// ------------------------------------------------------------------------------------------------
+// The page and the API description
+// ------------------------------------------------------------------------------------------------
+
+/// The page's Content-Security-Policy: scripts, styles and API calls from this origin only; no
+/// inline script, no plugins, no framing.
+pub(crate) const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The OpenAPI 3.1 description of this API, served at `/api/schema/`.
+pub(crate) const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+/// `/`, its script and style sheet (embedded in the binary: nothing is fetched at run time), and
+/// `/api/schema/`.
+fn page_routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route(
+            "/",
+            static_get("text/html; charset=utf-8", include_str!("web/index.html")),
+        )
+        .route(
+            "/static/app.js",
+            static_get("text/javascript; charset=utf-8", include_str!("web/app.js")),
+        )
+        .route(
+            "/static/app.css",
+            static_get("text/css; charset=utf-8", include_str!("web/app.css")),
+        )
+        .route("/api/schema/", static_get("application/json", OPENAPI_JSON))
+}
+
+/// A `GET`/`HEAD` route answering a fixed body, with the page's security headers.
+fn static_get<S: Clone + Send + Sync + 'static>(
+    content_type: &'static str,
+    body: &'static str,
+) -> MethodRouter<S> {
+    get(move || async move {
+        (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CONTENT_SECURITY_POLICY, PAGE_CSP),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::REFERRER_POLICY, "no-referrer"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            body,
+        )
+    })
+    .fallback(|m: Method| async move { compat::method_not_allowed(&m, "GET, HEAD") })
 }
 
 // ------------------------------------------------------------------------------------------------

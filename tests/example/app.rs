@@ -799,3 +799,57 @@ async fn deactivated_and_deleted_users_are_locked_out_at_once() {
     );
     assert_eq!(header(&a, "vary"), Some("Accept"));
 }
+
+/// The page, its assets and the OpenAPI description are served from the binary, the page with
+/// a CSP that forbids inline script; every path and method the description lists is routed.
+#[tokio::test]
+async fn the_page_and_the_api_description_are_served() {
+    let app = test_app(ScheduleStore::memory()).await;
+    let a = send(&app, Request::get("/").body(Body::empty()).unwrap()).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(header(&a, "content-type"), Some("text/html; charset=utf-8"));
+    let csp = header(&a, "content-security-policy").unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(
+        a.body
+            .contains(r#"<script src="/static/app.js" defer></script>"#)
+    );
+    for (path, ty) in [
+        ("/static/app.js", "text/javascript; charset=utf-8"),
+        ("/static/app.css", "text/css; charset=utf-8"),
+    ] {
+        let a = send(&app, Request::get(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(
+            (a.status, header(&a, "content-type")),
+            (StatusCode::OK, Some(ty))
+        );
+    }
+    let a = send(
+        &app,
+        Request::get("/api/schema/").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    let spec: Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(spec["openapi"], "3.1.0");
+    let paths = spec["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), 6);
+    for (path, ops) in paths {
+        for method in ops.as_object().unwrap().keys() {
+            let req = Request::builder()
+                .method(method.to_uppercase().as_str())
+                .uri(path.as_str())
+                .body(Body::empty())
+                .unwrap();
+            let a = send(&app, req).await;
+            assert!(
+                ![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&a.status),
+                "{method} {path}: {}",
+                a.status
+            );
+        }
+    }
+}
