@@ -106,10 +106,14 @@
 //!
 //! # Throttling
 //!
-//! Failed logins are counted per username and client address, per username, and per client
-//! address ([`ClientAddr`], read from the request extensions; see its docs for axum); past a
-//! threshold ([`ThrottleSettings`]) the obtain endpoints answer 429 `{"detail":"Request was throttled. Expected
-//! available in N seconds."}` with `Retry-After: N`, before any password is checked.
+//! Login attempts are reserved before the password is checked, atomically, and counted per
+//! username and client address, per client address, and per username ([`ClientAddr`], from
+//! [`TokenSettings::client_addr`]); past a per-address limit ([`ThrottleSettings`]) the obtain
+//! endpoints answer 429 `{"detail":"Request was throttled. Expected available in N
+//! seconds."}` with `Retry-After: N`, before any password is checked. The per-username limit
+//! delays rather than blocks. At most [`TokenSettings::max_pending_logins`] logins wait for the
+//! password hash; more get 503 `login_busy` at once. A shared throttle implements
+//! [`LoginThrottle`].
 //!
 //! [`UserStore`]: crate::store::UserStore
 //! [`RevocationStore`]: crate::store::RevocationStore
@@ -131,7 +135,10 @@ pub use self::service::{
     TokenRefresh, TokenVerify,
 };
 pub use self::settings::{TokenSettings, VerifyBlacklist};
-pub use self::throttle::{ClientAddr, ThrottleSettings};
+pub use self::throttle::{
+    Attempt, ClientAddr, ClientAddrSource, Decision, LoginThrottle, MemoryLoginThrottle,
+    ThrottleFuture, ThrottleSettings,
+};
 
 use self::service::Shared;
 use crate::error::ConfigError;
@@ -199,6 +206,28 @@ impl<U: UserStore, R: RevocationStore> TokenEndpoints<U, R> {
         Ok(Self {
             shared: Arc::new(Shared::new(issuer, users, revocations, settings, verifier)?),
         })
+    }
+
+    /// Counts logins in `throttle` (a shared one, for several processes) instead of the
+    /// in-memory throttle of [`TokenSettings::throttle`]. Call it before handing out services
+    /// or cloning the endpoints.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] if services or clones of these endpoints already exist.
+    pub fn with_login_throttle(
+        mut self,
+        throttle: impl LoginThrottle,
+    ) -> Result<Self, ConfigError> {
+        let shared = Arc::get_mut(&mut self.shared).ok_or_else(|| {
+            ConfigError::Invalid(
+                "with_login_throttle must be called before services are handed out".into(),
+            )
+        })?;
+        if shared.throttle.is_none() {
+            service::warn_about_addresses(&shared.settings.client_addr);
+        }
+        shared.throttle = Some(Arc::new(throttle));
+        Ok(self)
     }
 
     /// `POST /api/token/`.

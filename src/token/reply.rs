@@ -80,6 +80,21 @@ pub(crate) fn unavailable(realm: &HeaderValue) -> TokenResponse {
     )
 }
 
+/// 503 at once when the password-hashing queue is full (`TokenSettings::max_pending_logins`).
+pub(crate) fn login_busy(realm: &HeaderValue) -> TokenResponse {
+    let mut res = respond(
+        StatusCode::SERVICE_UNAVAILABLE,
+        detail_code(
+            "Too many logins in progress; try again shortly.",
+            "login_busy",
+        ),
+        realm,
+    );
+    res.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    res
+}
+
 /// The response for a token the verifier rejected: simplejwt's
 /// `{"detail":"<TokenError text>","code":"token_not_valid"}`.
 pub(crate) fn token_error(err: &AuthError, realm: &HeaderValue) -> TokenResponse {

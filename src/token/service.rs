@@ -5,6 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -17,7 +18,9 @@ use super::issuer::{Issuer, TokenPayload};
 use super::parse::{self, ParseFailure};
 use super::reply::{self, TokenResponse};
 use super::settings::{TokenSettings, VerifyBlacklist};
-use super::throttle::{ClientAddr, Throttle};
+use super::throttle::{
+    Attempt, ClientAddr, ClientAddrSource, Decision, LoginThrottle, MemoryLoginThrottle,
+};
 use crate::error::{AuthError, AuthErrorKind, ConfigError};
 use crate::store::{RevocationStore, Rotation, StoreError, UserStore};
 use crate::verify::TokenType;
@@ -120,7 +123,11 @@ pub(crate) struct Shared<U, R> {
     pub(crate) blacklist_v: Verifier,
     pub(crate) any_v: Verifier,
     pub(crate) sliding_v: Verifier,
-    pub(crate) throttle: Option<Throttle>,
+    pub(crate) throttle: Option<Arc<dyn LoginThrottle>>,
+    /// Logins past the throttle and not yet answered: bounds the password-hashing queue.
+    pub(crate) login_permits: Arc<tokio::sync::Semaphore>,
+    /// Whether the "no client address" warning was logged.
+    pub(crate) warned_no_addr: AtomicBool,
 }
 
 impl<U, R> Shared<U, R> {
@@ -144,10 +151,19 @@ impl<U, R> Shared<U, R> {
                     "realm must be printable ASCII without quotes or backslashes".into(),
                 )
             })?;
-        let throttle = settings
-            .throttle
-            .clone()
-            .map(|t| Throttle::new(t, issuer.clock_ref().clone()));
+        if settings.max_pending_logins == 0 {
+            return Err(ConfigError::Invalid(
+                "max_pending_logins must be at least 1".into(),
+            ));
+        }
+        let throttle = settings.throttle.clone().map(|t| {
+            Arc::new(MemoryLoginThrottle::new(t, issuer.clock_ref().clone()))
+                as Arc<dyn LoginThrottle>
+        });
+        if throttle.is_some() {
+            warn_about_addresses(&settings.client_addr);
+        }
+        let login_permits = Arc::new(tokio::sync::Semaphore::new(settings.max_pending_logins));
         Ok(Self {
             refresh_v: base.clone().token_types([TokenType::REFRESH]),
             blacklist_v: base
@@ -162,7 +178,28 @@ impl<U, R> Shared<U, R> {
             settings,
             realm,
             throttle,
+            login_permits,
+            warned_no_addr: AtomicBool::new(false),
         })
+    }
+}
+
+/// The start-up warning when the throttle may not see client addresses.
+pub(crate) fn warn_about_addresses(source: &ClientAddrSource) {
+    match source {
+        ClientAddrSource::Unavailable => tracing::warn!(
+            "LOGIN THROTTLING CANNOT SEE CLIENT ADDRESSES (TokenSettings::client_addr is \
+             Unavailable): failed logins are counted per account only, so per-address limits \
+             are off and every client shares each account's delays; see docs/throttling.md"
+        ),
+        ClientAddrSource::Unspecified => tracing::warn!(
+            "login throttling is on but TokenSettings::client_addr is not set: unless the server \
+             puts a ClientAddr or SocketAddr into each request's extensions (hyper-util and tonic \
+             do not by themselves), failed logins are counted per account only. Set \
+             client_addr to ClientAddrSource::Extensions (addresses wired in), TrustedProxy \
+             (behind a reverse proxy) or Unavailable"
+        ),
+        _ => {}
     }
 }
 
@@ -272,7 +309,10 @@ where
             realm,
         );
     }
-    let client = ClientAddr::from_extensions(req.extensions());
+    let client = s
+        .settings
+        .client_addr
+        .resolve(req.headers(), req.extensions());
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -364,28 +404,52 @@ async fn obtain<U: UserStore, R>(
     password: &str,
     client: Option<ClientAddr>,
 ) -> TokenResponse {
-    if let Some(t) = &s.throttle
-        && let Err(wait) = t.check(username, client)
-    {
-        return reply::throttled(wait, &s.realm);
-    }
-    let user = match s.users.authenticate(username, password).await {
-        Ok(Some(u)) if u.is_active => u,
-        // Ok(None), an inactive user, or input the store refuses (an over-long password).
-        Ok(_) | Err(StoreError::Invalid(_)) => {
-            if let Some(t) = &s.throttle {
-                t.failure(username, client);
+    let attempt = Attempt::new(username, client);
+    if let Some(t) = &s.throttle {
+        if client.is_none()
+            && !matches!(s.settings.client_addr, ClientAddrSource::Unavailable)
+            && !s.warned_no_addr.swap(true, Ordering::Relaxed)
+        {
+            tracing::warn!(
+                "a login arrived without a client address: login throttling counts failures per \
+                 account only (see TokenSettings::client_addr)"
+            );
+        }
+        match t.reserve(&attempt).await {
+            Ok(Decision::Allowed) => {}
+            Ok(Decision::Denied { retry_after }) => {
+                return reply::throttled(i64::try_from(retry_after).unwrap_or(i64::MAX), &s.realm);
             }
+            Err(e) => return store_failed(s, "login throttle", &e),
+        }
+    }
+    // Reserved first (cheap), then a place in the bounded hashing queue, refunded if none.
+    let Ok(permit) = Arc::clone(&s.login_permits).try_acquire_owned() else {
+        refund(s, &attempt).await;
+        return reply::login_busy(&s.realm);
+    };
+    let result = s.users.authenticate(username, password).await;
+    drop(permit);
+    let user = match result {
+        Ok(Some(u)) if u.is_active => u,
+        // Ok(None), an inactive user, or input the store refuses (an over-long password): the
+        // reservation stands as the failure.
+        Ok(_) | Err(StoreError::Invalid(_)) => {
             return reply::respond(
                 StatusCode::UNAUTHORIZED,
                 reply::detail(NO_ACCOUNT_CREDENTIALS),
                 &s.realm,
             );
         }
-        Err(e) => return store_failed(s, "user authentication", &e),
+        Err(e) => {
+            refund(s, &attempt).await;
+            return store_failed(s, "user authentication", &e);
+        }
     };
-    if let Some(t) = &s.throttle {
-        t.success(username, client);
+    if let Some(t) = &s.throttle
+        && let Err(e) = t.record_success(&attempt).await
+    {
+        tracing::error!(error = %e, "login throttle: recording a success failed");
     }
     let body = if ep == Endpoint::SlidingObtain {
         match s.issuer.sliding_for_user(&user) {
@@ -403,6 +467,15 @@ async fn obtain<U: UserStore, R>(
         }
     };
     reply::respond(StatusCode::OK, body, &s.realm)
+}
+
+/// Takes back a reservation whose password was never checked.
+async fn refund<U, R>(s: &Shared<U, R>, attempt: &Attempt) {
+    if let Some(t) = &s.throttle
+        && let Err(e) = t.refund(attempt).await
+    {
+        tracing::error!(error = %e, "login throttle: a refund failed");
+    }
 }
 
 fn blacklisted<U, R>(s: &Shared<U, R>) -> TokenResponse {

@@ -2,7 +2,7 @@
 //! simplejwt's; kept apart from the endpoints so the services can read them without importing
 //! the module that builds them.
 
-use super::throttle::ThrottleSettings;
+use super::throttle::{ClientAddrSource, ThrottleSettings};
 
 /// Whether the verify endpoint consults the revocation store.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub enum VerifyBlacklist {
     Never,
 }
 
-/// Settings of the token endpoints, named after simplejwt's (see the [module docs](crate::token) for
+/// Settings of the token endpoints, named after simplejwt's (see the [module docs](super) for
 /// the mapping). Lifetimes, audience and issuer live on the [`Issuer`](super::Issuer).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -40,8 +40,16 @@ pub struct TokenSettings {
     pub username_field: String,
     /// The largest request body accepted; larger ones get 413. Default 16 KiB.
     pub max_body_bytes: usize,
-    /// Login throttling, `None` to disable.
+    /// Login throttling (in memory), `None` to disable. A shared throttle replaces it with
+    /// [`TokenEndpoints::with_login_throttle`](super::TokenEndpoints::with_login_throttle).
     pub throttle: Option<ThrottleSettings>,
+    /// Where the throttle takes client addresses from. Default [`ClientAddrSource::Unspecified`]
+    /// (the request extensions, with a warning at start-up).
+    pub client_addr: ClientAddrSource,
+    /// The most logins checking a password at once or waiting to (the password-hashing queue);
+    /// past it, a login gets 503 `{"detail":"Too many logins in progress; try again
+    /// shortly.","code":"login_busy"}` with `Retry-After: 1` at once. Default 64.
+    pub max_pending_logins: usize,
 }
 
 impl Default for TokenSettings {
@@ -56,6 +64,8 @@ impl Default for TokenSettings {
             username_field: "username".into(),
             max_body_bytes: 16 * 1024,
             throttle: Some(ThrottleSettings::default()),
+            client_addr: ClientAddrSource::Unspecified,
+            max_pending_logins: 64,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! with the transcript's users, request bodies, and the framing every token-view answer carries.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use http::{Request, StatusCode};
 use tower_jwt_auth::password::PasswordHasher;
@@ -52,11 +52,14 @@ pub fn user(id: &str, name: &str, password: &str, active: bool) -> User {
 }
 
 /// The crate's `MemoryUserStore` with [`fast_hasher`], plus a switch that makes every call
-/// fail, to test the 503 path.
+/// fail, to test the 503 path, a count of password checks (`authenticate` calls), and a delay
+/// added to each check (milliseconds), to hold logins in the hashing queue.
 #[derive(Clone, Debug)]
 pub struct Users {
     pub store: MemoryUserStore,
     pub fail: Arc<AtomicBool>,
+    pub checks: Arc<AtomicUsize>,
+    pub check_delay_ms: Arc<AtomicU64>,
 }
 
 impl Users {
@@ -64,6 +67,8 @@ impl Users {
         Self {
             store: MemoryUserStore::with_hasher(fast_hasher()).upgrade_on_login(false),
             fail: Arc::new(AtomicBool::new(false)),
+            checks: Arc::new(AtomicUsize::new(0)),
+            check_delay_ms: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -114,6 +119,11 @@ impl UserStore for Users {
         password: &str,
     ) -> Result<Option<User>, StoreError> {
         self.check()?;
+        self.checks.fetch_add(1, Ordering::SeqCst);
+        let delay = self.check_delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+        }
         self.store.authenticate(username, password).await
     }
 
