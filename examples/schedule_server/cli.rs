@@ -11,7 +11,7 @@ use tower_jwt_auth::store::{
     FileRevocationStore, FileUserStore, MemoryRevocationStore, MemoryUserStore, RevocationStore,
     StoreError, UserStore,
 };
-use tower_jwt_auth::token::{Issuer, TokenEndpoints, TokenSettings};
+use tower_jwt_auth::token::{ClientAddrSource, Issuer, TokenEndpoints, TokenSettings};
 use tower_jwt_auth::{Keys, Verifier};
 
 use crate::routes::{AppState, DEFAULT_BODY_LIMIT, DEFAULT_REQUEST_TIMEOUT, app};
@@ -233,6 +233,8 @@ async fn run<U: UserStore, R: RevocationStore>(
     settings.rotate_refresh_tokens = args.rotate_refresh_tokens;
     settings.blacklist_after_rotation = args.blacklist_after_rotation;
     settings.revoke_family_on_reuse = !args.no_revoke_family_on_reuse;
+    // The router puts each connection's peer address in the request (`routes::client_addr`).
+    settings.client_addr = ClientAddrSource::Extensions;
     let tokens = TokenEndpoints::new(issuer, users.clone(), revocations, settings)?;
     let state = AppState {
         tokens,
