@@ -39,9 +39,9 @@ use tokio::sync::Semaphore;
 /// The longest password accepted, in bytes. Longer ones never verify and cannot be hashed.
 pub const MAX_PASSWORD_LEN: usize = 4096;
 
-/// The highest `pbkdf2_sha256` iteration count verified (Django 5.2 uses 1 000 000). A stored
-/// hash asking for more is treated as unusable rather than burning CPU.
-pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+/// The default ceiling on a stored `pbkdf2_sha256` hash's iterations (Django 5.2 uses
+/// 1 000 000, Django 6.0 1 200 000): see [`HashCostLimits`].
+pub const MAX_PBKDF2_ITERATIONS: u32 = 2_000_000;
 
 /// OWASP's argon2id memory cost, in KiB (19 MiB).
 pub const ARGON2_MEMORY_KIB: u32 = 19_456;
@@ -50,11 +50,129 @@ pub const ARGON2_ITERATIONS: u32 = 2;
 /// OWASP's argon2id parallelism.
 pub const ARGON2_PARALLELISM: u32 = 1;
 
-// Caps on the cost of a stored argon2 hash we agree to verify (a hash is data; it must not be
-// able to ask for gigabytes of memory or minutes of CPU).
-const MAX_STORED_ARGON2_MEMORY_KIB: u32 = 256 * 1024;
-const MAX_STORED_ARGON2_ITERATIONS: u32 = 64;
-const MAX_STORED_ARGON2_PARALLELISM: u32 = 64;
+/// The ceiling on what one stored hash may cost to verify.
+///
+/// A stored hash is data: a user imported from another system, or a row written by someone with
+/// access to the user table, could otherwise ask for 10 million PBKDF2 rounds or gigabytes of
+/// argon2 memory and tie up the hashing pool (every other login waits behind it). A hash over the
+/// ceiling is refused when it is imported ([`PasswordHasher::check_stored`] says why) and, if it
+/// is already stored, verifies as a wrong password (after the dummy hash, so at the usual cost)
+/// with a warning in the log.
+///
+/// The defaults admit Django's own hashers (PBKDF2 at 1 000 000–1 200 000 iterations, argon2 at
+/// m = 100 MiB, t = 2, p = 8) and OWASP's argon2id settings with room to grow, and bound the
+/// worst case to about twice Django's argon2 default:
+///
+/// ```
+/// use tower_jwt_auth::password::{HashCostLimits, PasswordHasher};
+///
+/// let limits = HashCostLimits::default();
+/// assert_eq!(limits.pbkdf2_iterations, 2_000_000);
+/// assert_eq!(limits.argon2_memory_kib, 128 * 1024);
+///
+/// let hasher = PasswordHasher::new();
+/// let costly = "pbkdf2_sha256$5000000$salt$N/8/eXn1y0lb+ETtL4tXyfi53z3BXJ99tNTKsXWLnk8=";
+/// let err = hasher.check_stored(costly).unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "password hash over the cost ceiling: pbkdf2_sha256 with 5000000 iterations \
+///      (the ceiling is 2000000)"
+/// );
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashCostLimits {
+    /// Most `pbkdf2_sha256` iterations.
+    pub pbkdf2_iterations: u32,
+    /// Most argon2 memory, in KiB (`m`).
+    pub argon2_memory_kib: u32,
+    /// Most argon2 passes (`t`).
+    pub argon2_iterations: u32,
+    /// Most argon2 lanes (`p`).
+    pub argon2_parallelism: u32,
+    /// Most argon2 work, memory × passes in KiB (`m × t`): what one verification costs in time.
+    pub argon2_work_kib: u64,
+}
+
+impl Default for HashCostLimits {
+    fn default() -> Self {
+        Self {
+            pbkdf2_iterations: MAX_PBKDF2_ITERATIONS,
+            argon2_memory_kib: 128 * 1024,
+            argon2_iterations: 8,
+            argon2_parallelism: 16,
+            argon2_work_kib: 256 * 1024,
+        }
+    }
+}
+
+impl HashCostLimits {
+    /// No ceiling: what stores use to check a stored hash's form when they load it (a hash over
+    /// the ceiling stays loadable and is refused at login).
+    const NONE: Self = Self {
+        pbkdf2_iterations: u32::MAX,
+        argon2_memory_kib: u32::MAX,
+        argon2_iterations: u32::MAX,
+        argon2_parallelism: u32::MAX,
+        argon2_work_kib: u64::MAX,
+    };
+
+    fn check_argon2(&self, m: u32, t: u32, p: u32) -> Result<(), StoredHashError> {
+        let over = |what: String, ceiling: String| {
+            Err(StoredHashError::OverCostCeiling(format!(
+                "argon2 with {what} (the ceiling is {ceiling})"
+            )))
+        };
+        if m > self.argon2_memory_kib {
+            return over(
+                format!("m = {m} KiB"),
+                format!("{} KiB", self.argon2_memory_kib),
+            );
+        }
+        if t > self.argon2_iterations {
+            return over(format!("t = {t}"), self.argon2_iterations.to_string());
+        }
+        if p > self.argon2_parallelism {
+            return over(format!("p = {p}"), self.argon2_parallelism.to_string());
+        }
+        let work = u64::from(m) * u64::from(t);
+        if work > self.argon2_work_kib {
+            return over(
+                format!("m × t = {work} KiB"),
+                format!("{} KiB", self.argon2_work_kib),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Why a stored hash cannot be verified, from [`PasswordHasher::check_stored`]. Its text names
+/// the hasher and its costs, never the hash or the salt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoredHashError {
+    /// A form this crate does not verify (bcrypt, md5, …); holds the hasher's name as the hash
+    /// gives it (the text before the first `$`).
+    Unsupported(String),
+    /// A supported hasher, but the hash does not parse (fields, base64, lengths).
+    Malformed,
+    /// Well formed but over the [`HashCostLimits`]; says which cost.
+    OverCostCeiling(String),
+}
+
+impl fmt::Display for StoredHashError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unsupported(name) => write!(
+                f,
+                "unsupported password hasher {name:?} (supported: pbkdf2_sha256, argon2, unusable)"
+            ),
+            Self::Malformed => f.write_str("malformed password hash"),
+            Self::OverCostCeiling(what) => write!(f, "password hash over the cost ceiling: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for StoredHashError {}
 
 const DJANGO_PBKDF2_PREFIX: &str = "pbkdf2_sha256$";
 const DJANGO_ARGON2_PREFIX: &str = "argon2$";
@@ -128,6 +246,7 @@ struct Inner {
     semaphore: Arc<Semaphore>,
     max_concurrent: usize,
     dummy: String,
+    limits: HashCostLimits,
 }
 
 impl fmt::Debug for PasswordHasher {
@@ -137,6 +256,7 @@ impl fmt::Debug for PasswordHasher {
             .field("t_cost", &self.inner.params.t_cost())
             .field("p_cost", &self.inner.params.p_cost())
             .field("max_concurrent", &self.inner.max_concurrent)
+            .field("limits", &self.inner.limits)
             .finish_non_exhaustive()
     }
 }
@@ -196,14 +316,9 @@ impl PasswordHasher {
                 "max_concurrent must be at least 1".into(),
             ));
         }
-        if memory_kib > MAX_STORED_ARGON2_MEMORY_KIB
-            || iterations > MAX_STORED_ARGON2_ITERATIONS
-            || parallelism > MAX_STORED_ARGON2_PARALLELISM
-        {
-            return Err(PasswordError::InvalidParams(
-                "costs above what stored hashes may ask for".into(),
-            ));
-        }
+        HashCostLimits::default()
+            .check_argon2(memory_kib, iterations, parallelism)
+            .map_err(|e| PasswordError::InvalidParams(e.to_string()))?;
         let params = Params::new(memory_kib, iterations, parallelism, None)
             .map_err(|e| PasswordError::InvalidParams(e.to_string()))?;
         Ok(Self::build(params, max_concurrent))
@@ -219,8 +334,48 @@ impl PasswordHasher {
                 semaphore: Arc::new(Semaphore::new(max_concurrent)),
                 max_concurrent,
                 dummy,
+                limits: HashCostLimits::default(),
             }),
         }
+    }
+
+    /// This hasher with another ceiling on stored hashes' costs (see [`HashCostLimits`]).
+    ///
+    /// # Errors
+    /// [`PasswordError::InvalidParams`] if the hasher's own argon2id costs are over `limits`
+    /// (its fresh hashes would be refused).
+    pub fn with_cost_limits(self, limits: HashCostLimits) -> Result<Self, PasswordError> {
+        let p = &self.inner.params;
+        limits
+            .check_argon2(p.m_cost(), p.t_cost(), p.p_cost())
+            .map_err(|e| PasswordError::InvalidParams(format!("this hasher's own costs: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                params: p.clone(),
+                semaphore: Arc::clone(&self.inner.semaphore),
+                max_concurrent: self.inner.max_concurrent,
+                dummy: self.inner.dummy.clone(),
+                limits,
+            }),
+        })
+    }
+
+    /// The ceiling on stored hashes' costs.
+    pub fn cost_limits(&self) -> HashCostLimits {
+        self.inner.limits
+    }
+
+    /// Whether [`verify`](Self::verify) can check `hash` within this hasher's
+    /// [`HashCostLimits`], and if not, why: what stores ask before they import a user. A Django
+    /// unusable password (`!…`) is fine (it never verifies).
+    ///
+    /// # Errors
+    /// [`StoredHashError`], naming the hasher and the cost that is over the ceiling.
+    pub fn check_stored(&self, hash: &str) -> Result<(), StoredHashError> {
+        if HashKind::of(hash) == Some(HashKind::Unusable) {
+            return Ok(());
+        }
+        Stored::parse_within(hash, &self.inner.limits).map(drop)
     }
 
     /// The most hashes or verifications that run at once.
@@ -277,7 +432,17 @@ impl PasswordHasher {
             // Same answer and (no) cost for every user: this reveals nothing about the account.
             return Ok(false);
         }
-        let parsed = hash.map(Stored::parse);
+        let parsed = hash.map(|h| match Stored::parse_within(h, &self.inner.limits) {
+            Ok(stored) => Some(stored),
+            Err(StoredHashError::OverCostCeiling(what)) => {
+                tracing::warn!(
+                    "a stored password hash is over the cost ceiling ({what}): the login is \
+                     refused; re-hash that user's password or raise PasswordHasher's HashCostLimits"
+                );
+                None
+            }
+            Err(_) => None,
+        });
         let inner = Arc::clone(&self.inner);
         let password = Zeroizing(password.as_bytes().to_vec());
         self.run(move || match parsed {
@@ -314,14 +479,19 @@ impl PasswordHasher {
             || phc.hash.map(|h| h.len()) != Some(Params::DEFAULT_OUTPUT_LEN)
     }
 
-    /// Whether `hash` is in a form [`verify`](Self::verify) can check (or is a Django unusable
-    /// password): what stores validate when they load or import users.
+    /// Whether `hash` is in a form [`verify`](Self::verify) can check within the default
+    /// [`HashCostLimits`] (or is a Django unusable password). [`check_stored`](Self::check_stored)
+    /// says why not, with a hasher's own limits.
     pub fn is_supported(hash: &str) -> bool {
-        match HashKind::of(hash) {
-            Some(HashKind::Unusable) => true,
-            Some(_) => Stored::parse(hash).is_some(),
-            None => false,
-        }
+        HashKind::of(hash) == Some(HashKind::Unusable)
+            || Stored::parse_within(hash, &HashCostLimits::default()).is_ok()
+    }
+
+    /// Whether `hash` is well formed, whatever its costs: what stores check when they load
+    /// their own files (a hash over the ceiling stays loadable and is refused at login).
+    pub(crate) fn is_well_formed(hash: &str) -> bool {
+        HashKind::of(hash) == Some(HashKind::Unusable)
+            || Stored::parse_within(hash, &HashCostLimits::NONE).is_ok()
     }
 
     async fn run<T, F>(&self, f: F) -> Result<T, PasswordError>
@@ -378,32 +548,65 @@ enum Stored {
 }
 
 impl Stored {
+    #[cfg(test)]
     fn parse(hash: &str) -> Option<Self> {
-        match HashKind::of(hash)? {
-            HashKind::Unusable => None,
-            HashKind::Argon2 => Self::parse_argon2(hash),
-            HashKind::DjangoArgon2 => Self::parse_argon2(&hash[DJANGO_ARGON2_PREFIX.len() - 1..]),
+        Self::parse_within(hash, &HashCostLimits::default()).ok()
+    }
+
+    fn parse_within(hash: &str, limits: &HashCostLimits) -> Result<Self, StoredHashError> {
+        let Some(kind) = HashKind::of(hash) else {
+            let name = hash.split('$').next().unwrap_or_default();
+            // Only a short, printable name goes into the message, never a whole hash.
+            let name = if name.len() <= 32 && name.bytes().all(|b| b.is_ascii_graphic()) {
+                name
+            } else {
+                "?"
+            };
+            return Err(StoredHashError::Unsupported(name.to_owned()));
+        };
+        match kind {
+            HashKind::Unusable => Err(StoredHashError::Malformed),
+            HashKind::Argon2 => Self::parse_argon2(hash, limits),
+            HashKind::DjangoArgon2 => {
+                Self::parse_argon2(&hash[DJANGO_ARGON2_PREFIX.len() - 1..], limits)
+            }
             HashKind::DjangoPbkdf2Sha256 => {
                 let mut parts = hash[DJANGO_PBKDF2_PREFIX.len()..].split('$');
                 let (Some(iterations), Some(salt), Some(b64), None) =
                     (parts.next(), parts.next(), parts.next(), parts.next())
                 else {
-                    return None;
+                    return Err(StoredHashError::Malformed);
                 };
                 // Digits only: no sign, no spaces, no leading `+`.
                 if iterations.is_empty() || !iterations.bytes().all(|b| b.is_ascii_digit()) {
-                    return None;
+                    return Err(StoredHashError::Malformed);
                 }
-                let iterations: u32 = iterations.parse().ok()?;
-                if iterations == 0 || iterations > MAX_PBKDF2_ITERATIONS || salt.is_empty() {
-                    return None;
+                let over = |it: &str| {
+                    StoredHashError::OverCostCeiling(format!(
+                        "pbkdf2_sha256 with {it} iterations (the ceiling is {})",
+                        limits.pbkdf2_iterations
+                    ))
+                };
+                let iterations: u32 = match iterations.parse() {
+                    Ok(n) => n,
+                    // All digits, so only too large for a u32.
+                    Err(_) if iterations.len() <= 20 => return Err(over(iterations)),
+                    Err(_) => return Err(StoredHashError::Malformed),
+                };
+                if iterations == 0 || salt.is_empty() {
+                    return Err(StoredHashError::Malformed);
                 }
-                let hash = STANDARD.decode(b64).ok()?;
+                if iterations > limits.pbkdf2_iterations {
+                    return Err(over(&iterations.to_string()));
+                }
+                let hash = STANDARD
+                    .decode(b64)
+                    .map_err(|_| StoredHashError::Malformed)?;
                 // Django's PBKDF2PasswordHasher always derives SHA-256's 32 bytes.
                 if hash.len() != 32 {
-                    return None;
+                    return Err(StoredHashError::Malformed);
                 }
-                Some(Self::Pbkdf2 {
+                Ok(Self::Pbkdf2 {
                     iterations,
                     salt: salt.to_owned(),
                     hash,
@@ -412,19 +615,15 @@ impl Stored {
         }
     }
 
-    fn parse_argon2(phc: &str) -> Option<Self> {
-        let parsed = PasswordHash::new(phc).ok()?;
-        Algorithm::try_from(parsed.algorithm).ok()?;
-        let params = Params::try_from(&parsed).ok()?;
-        if params.m_cost() > MAX_STORED_ARGON2_MEMORY_KIB
-            || params.t_cost() > MAX_STORED_ARGON2_ITERATIONS
-            || params.p_cost() > MAX_STORED_ARGON2_PARALLELISM
-        {
-            return None;
+    fn parse_argon2(phc: &str, limits: &HashCostLimits) -> Result<Self, StoredHashError> {
+        let parsed = PasswordHash::new(phc).map_err(|_| StoredHashError::Malformed)?;
+        Algorithm::try_from(parsed.algorithm).map_err(|_| StoredHashError::Malformed)?;
+        let params = Params::try_from(&parsed).map_err(|_| StoredHashError::Malformed)?;
+        limits.check_argon2(params.m_cost(), params.t_cost(), params.p_cost())?;
+        if parsed.salt.is_none() || parsed.hash.is_none() {
+            return Err(StoredHashError::Malformed);
         }
-        parsed.salt?;
-        parsed.hash?;
-        Some(Self::Argon2(phc.to_owned()))
+        Ok(Self::Argon2(phc.to_owned()))
     }
 
     fn verify(&self, password: &[u8]) -> bool {
@@ -501,13 +700,13 @@ mod tests {
     #[test]
     fn absurd_pbkdf2_iterations_do_not_parse() {
         let h = "N/8/eXn1y0lb+ETtL4tXyfi53z3BXJ99tNTKsXWLnk8=";
-        for it in ["0", "10000001", "4294967296", "-1", "+5", " 5", "", "1e3"] {
+        for it in ["0", "2000001", "4294967296", "-1", "+5", " 5", "", "1e3"] {
             assert!(
                 Stored::parse(&format!("pbkdf2_sha256${it}$salt${h}")).is_none(),
                 "{it}"
             );
         }
-        assert!(Stored::parse(&format!("pbkdf2_sha256$10000000$salt${h}")).is_some());
+        assert!(Stored::parse(&format!("pbkdf2_sha256$2000000$salt${h}")).is_some());
         // Wrong hash length, bad base64, missing or extra fields.
         assert!(Stored::parse("pbkdf2_sha256$1000$salt$AAAA").is_none());
         assert!(Stored::parse("pbkdf2_sha256$1000$salt$!!!").is_none());
@@ -522,6 +721,66 @@ mod tests {
         assert!(Stored::parse(h).is_none());
         let h = "$argon2id$v=19$m=19456,t=1000,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
         assert!(Stored::parse(h).is_none());
+        // Django's argon2 default (m = 100 MiB, t = 2, p = 8) is within the ceiling; m × t caps
+        // the work even when each cost alone is allowed.
+        let django = "$argon2id$v=19$m=102400,t=2,p=8$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        assert!(Stored::parse(django).is_some());
+        let h = "$argon2id$v=19$m=131072,t=8,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        assert_eq!(
+            Stored::parse_within(h, &HashCostLimits::default()).err(),
+            Some(StoredHashError::OverCostCeiling(
+                "argon2 with m × t = 1048576 KiB (the ceiling is 262144 KiB)".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn check_stored_says_why() {
+        let h = fast();
+        let b64 = "N/8/eXn1y0lb+ETtL4tXyfi53z3BXJ99tNTKsXWLnk8=";
+        assert_eq!(h.check_stored("!unusable"), Ok(()));
+        assert_eq!(
+            h.check_stored(&format!("pbkdf2_sha256$1000$salt${b64}")),
+            Ok(())
+        );
+        assert_eq!(
+            h.check_stored("bcrypt_sha256$$2b$12$abc")
+                .map_err(|e| e.to_string()),
+            Err(
+                "unsupported password hasher \"bcrypt_sha256\" (supported: pbkdf2_sha256, \
+                 argon2, unusable)"
+                    .into()
+            )
+        );
+        assert_eq!(
+            h.check_stored("pbkdf2_sha256$1000$salt$AAAA"),
+            Err(StoredHashError::Malformed)
+        );
+        assert_eq!(
+            h.check_stored(&format!("pbkdf2_sha256$99999999999$salt${b64}")),
+            Err(StoredHashError::OverCostCeiling(
+                "pbkdf2_sha256 with 99999999999 iterations (the ceiling is 2000000)".into()
+            ))
+        );
+        let h = h
+            .with_cost_limits(HashCostLimits {
+                pbkdf2_iterations: 1000,
+                ..HashCostLimits::default()
+            })
+            .expect("the hasher's own costs are within");
+        assert!(
+            h.check_stored(&format!("pbkdf2_sha256$1001$salt${b64}"))
+                .is_err()
+        );
+        assert_eq!(h.cost_limits().pbkdf2_iterations, 1000);
+        let too_low = HashCostLimits {
+            argon2_memory_kib: 32,
+            ..HashCostLimits::default()
+        };
+        assert!(matches!(
+            h.with_cost_limits(too_low),
+            Err(PasswordError::InvalidParams(_))
+        ));
     }
 
     #[test]

@@ -463,7 +463,8 @@ impl FileUserStore {
     /// errors.
     pub async fn import_django(&self, json: &str) -> Result<Vec<User>, StoreError> {
         let json = json.to_owned();
-        self.mutate(move |u| u.import_django(&json)).await
+        let hasher = self.hasher.clone();
+        self.mutate(move |u| u.import_django(&json, &hasher)).await
     }
 
     async fn mutate<T, F>(&self, f: F) -> Result<T, StoreError>

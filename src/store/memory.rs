@@ -188,10 +188,12 @@ impl MemoryUserStore {
     /// unusable `!…` password); new ids continue after the highest pk. All or nothing.
     ///
     /// # Errors
-    /// [`StoreError::Invalid`] for JSON that is not a dump of users, or an unsupported hasher
-    /// (bcrypt, md5, …); [`StoreError::Conflict`] if a pk or username already exists.
+    /// [`StoreError::Invalid`] for JSON that is not a dump of users, an unsupported hasher
+    /// (bcrypt, md5, …), a malformed hash or one over the hasher's
+    /// [`HashCostLimits`](crate::password::HashCostLimits) (the message says which user and
+    /// why); [`StoreError::Conflict`] if a pk or username already exists.
     pub async fn import_django(&self, json: &str) -> Result<Vec<User>, StoreError> {
-        self.write().import_django(json)
+        self.write().import_django(json, &self.hasher)
     }
 }
 

@@ -98,7 +98,7 @@ impl Users {
                     user.id
                 )));
             }
-            if !PasswordHasher::is_supported(&user.password_hash) {
+            if !PasswordHasher::is_well_formed(&user.password_hash) {
                 return Err(StoreError::Corrupt(format!(
                     "user {}: unsupported or malformed password hash",
                     user.id
@@ -225,7 +225,11 @@ impl Users {
     }
 
     /// Imports users from `manage.py dumpdata auth.user` JSON. All or nothing.
-    pub(crate) fn import_django(&mut self, json: &str) -> Result<Vec<User>, StoreError> {
+    pub(crate) fn import_django(
+        &mut self,
+        json: &str,
+        hasher: &PasswordHasher,
+    ) -> Result<Vec<User>, StoreError> {
         let entries: Vec<DumpEntry> = serde_json::from_str(json)
             .map_err(|e| StoreError::Invalid(format!("not a dumpdata user list: {e}")))?;
         let mut staged = self.clone();
@@ -256,13 +260,9 @@ impl Users {
             }
             check_username(&f.username)
                 .map_err(|e| StoreError::Invalid(format!("user {id}: {e}")))?;
-            if !PasswordHasher::is_supported(&f.password) {
-                let algorithm = f.password.split('$').next().unwrap_or_default();
-                return Err(StoreError::Invalid(format!(
-                    "user {id}: unsupported password hasher {algorithm:?} \
-                     (supported: pbkdf2_sha256, argon2, unusable)"
-                )));
-            }
+            hasher
+                .check_stored(&f.password)
+                .map_err(|e| StoreError::Invalid(format!("user {id}: {e}")))?;
             let user = User {
                 id,
                 username: f.username,

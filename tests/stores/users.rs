@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tower_jwt_auth::UserId;
+use tower_jwt_auth::password::{HashCostLimits, PasswordHasher};
 use tower_jwt_auth::store::{FileUserStore, MemoryUserStore, StoreError, UserStore};
 
 use crate::support::*;
@@ -876,4 +877,89 @@ fn three_processes_adding_users_lose_no_update() {
         .flat_map(|p| (0..15).map(move |i| format!("{p}-{i}")))
         .collect();
     assert_eq!(names, want);
+}
+
+/// "secret" under PBKDF2-SHA256 at 2 500 000 iterations, over the default ceiling of 2 000 000
+/// (made with Python's `hashlib.pbkdf2_hmac('sha256', b'secret', b'costlysalt', 2500000)`).
+const COSTLY: &str =
+    "pbkdf2_sha256$2500000$costlysalt$AtsIxYoS/7ty/LbL8hTLdzh8xKMIcnSHJhUyu/vTgCE=";
+
+/// A stored hash over the cost ceiling is refused at import with a message naming the user and
+/// the cost (not the hash). Written by a store with a higher ceiling, the file still opens with
+/// the default one, and the login is refused as a wrong password, with a warning in the log.
+#[tokio::test(flavor = "current_thread")]
+async fn hashes_over_the_cost_ceiling_are_refused_at_import_and_at_login() {
+    let dump = json!([{"model": "auth.user", "pk": 7,
+        "fields": {"username": "eve", "password": COSTLY, "is_active": true}}])
+    .to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("users.json");
+
+    let strict = FileUserStore::open_with_hasher(&path, fast_hasher()).expect("open");
+    let err = strict
+        .import_django(&dump)
+        .await
+        .expect_err("over the ceiling");
+    assert_eq!(
+        err.to_string(),
+        "invalid input: user 7: password hash over the cost ceiling: pbkdf2_sha256 with 2500000 \
+         iterations (the ceiling is 2000000)"
+    );
+    assert!(strict.list().await.expect("list").is_empty());
+    drop(strict);
+
+    let permissive = fast_hasher()
+        .with_cost_limits(HashCostLimits {
+            pbkdf2_iterations: 3_000_000,
+            ..HashCostLimits::default()
+        })
+        .expect("limits");
+    let store = FileUserStore::open_with_hasher(&path, permissive)
+        .expect("open")
+        .upgrade_on_login(false);
+    store
+        .import_django(&dump)
+        .await
+        .expect("within the higher ceiling");
+    assert!(
+        store
+            .authenticate("eve", "secret")
+            .await
+            .expect("ok")
+            .is_some()
+    );
+    drop(store);
+
+    let reopened = FileUserStore::open_with_hasher(&path, fast_hasher())
+        .expect("a costly stored hash does not make the file unloadable");
+    let logs = LogCapture::start();
+    assert!(
+        reopened
+            .authenticate("eve", "secret")
+            .await
+            .expect("ok")
+            .is_none()
+    );
+    let logs = logs.text();
+    assert!(
+        logs.contains("WARN")
+            && logs.contains(
+                "a stored password hash is over the cost ceiling (pbkdf2_sha256 with 2500000 \
+                 iterations (the ceiling is 2000000))"
+            ),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("AtsIxYoS") && !logs.contains("costlysalt"),
+        "{logs}"
+    );
+    // A hasher accepts a ceiling only above its own costs.
+    assert!(
+        PasswordHasher::new()
+            .with_cost_limits(HashCostLimits {
+                argon2_memory_kib: 1024,
+                ..HashCostLimits::default()
+            })
+            .is_err()
+    );
 }

@@ -2,10 +2,9 @@
 //! every lockout scenario (no client address, many addresses, a proxy) with its outcome.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use http::{Request, StatusCode};
@@ -466,29 +465,6 @@ async fn unavailable_addresses_are_ignored_even_when_present() {
         login(&env, from("192.0.2.3", GOOD)).await.status,
         StatusCode::OK
     );
-}
-
-/// Captures what tracing logs while `f` runs.
-fn logs_of(f: impl FnOnce()) -> String {
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf::default();
-    let out = buf.clone();
-    let sub = tracing_subscriber::fmt()
-        .with_writer(move || buf.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::with_default(sub, f);
-    String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
 }
 
 #[tokio::test]
