@@ -97,6 +97,38 @@ pub enum AuthErrorKind {
 }
 
 impl AuthErrorKind {
+    /// Every kind, in declaration order: for a metrics exporter that pre-registers one counter
+    /// per [`reason`](Self::reason), or a table of them. Grows with the enum.
+    pub const ALL: &'static [Self] = &[
+        Self::Missing,
+        Self::BadAuthorizationHeader,
+        Self::MultipleCredentials,
+        Self::TooLong,
+        Self::Malformed,
+        Self::AlgorithmNotAllowed,
+        Self::UnknownKey,
+        Self::ForbiddenHeader,
+        Self::BadSignature,
+        Self::InvalidClaim,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::IssuedInFuture,
+        Self::InvalidAudience,
+        Self::InvalidIssuer,
+        Self::MissingExp,
+        Self::MissingJti,
+        Self::MissingTokenType,
+        Self::WrongTokenType,
+        Self::MissingUserId,
+        Self::MissingRefreshExp,
+        Self::RefreshExpired,
+        Self::Revoked,
+        Self::UserNotFound,
+        Self::UserInactive,
+        Self::PasswordChanged,
+        Self::Internal,
+    ];
+
     /// A short, stable, lowercase reason for logs and metrics (`missing`, `expired`,
     /// `bad_signature`, …). The strings never change between releases.
     pub const fn reason(self) -> &'static str {
@@ -361,35 +393,7 @@ mod tests {
     #[test]
     fn reasons_are_distinct() {
         use std::collections::HashSet;
-        let all = [
-            AuthErrorKind::Missing,
-            AuthErrorKind::BadAuthorizationHeader,
-            AuthErrorKind::MultipleCredentials,
-            AuthErrorKind::TooLong,
-            AuthErrorKind::Malformed,
-            AuthErrorKind::AlgorithmNotAllowed,
-            AuthErrorKind::UnknownKey,
-            AuthErrorKind::ForbiddenHeader,
-            AuthErrorKind::BadSignature,
-            AuthErrorKind::InvalidClaim,
-            AuthErrorKind::Expired,
-            AuthErrorKind::NotYetValid,
-            AuthErrorKind::IssuedInFuture,
-            AuthErrorKind::InvalidAudience,
-            AuthErrorKind::InvalidIssuer,
-            AuthErrorKind::MissingExp,
-            AuthErrorKind::MissingJti,
-            AuthErrorKind::MissingTokenType,
-            AuthErrorKind::WrongTokenType,
-            AuthErrorKind::MissingUserId,
-            AuthErrorKind::MissingRefreshExp,
-            AuthErrorKind::RefreshExpired,
-            AuthErrorKind::Revoked,
-            AuthErrorKind::UserNotFound,
-            AuthErrorKind::UserInactive,
-            AuthErrorKind::PasswordChanged,
-            AuthErrorKind::Internal,
-        ];
+        let all = AuthErrorKind::ALL;
         let set: HashSet<_> = all.iter().map(|k| k.reason()).collect();
         assert_eq!(set.len(), all.len());
     }

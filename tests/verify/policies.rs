@@ -548,36 +548,8 @@ fn troubleshooting_covers_every_reason() {
     let start = readme.find("\n## Troubleshooting\n").unwrap();
     let section = &readme[start + 1..];
     let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
-    let all = [
-        AuthErrorKind::Missing,
-        AuthErrorKind::BadAuthorizationHeader,
-        AuthErrorKind::MultipleCredentials,
-        AuthErrorKind::TooLong,
-        AuthErrorKind::Malformed,
-        AuthErrorKind::AlgorithmNotAllowed,
-        AuthErrorKind::UnknownKey,
-        AuthErrorKind::ForbiddenHeader,
-        AuthErrorKind::BadSignature,
-        AuthErrorKind::InvalidClaim,
-        AuthErrorKind::Expired,
-        AuthErrorKind::NotYetValid,
-        AuthErrorKind::IssuedInFuture,
-        AuthErrorKind::InvalidAudience,
-        AuthErrorKind::InvalidIssuer,
-        AuthErrorKind::MissingExp,
-        AuthErrorKind::MissingJti,
-        AuthErrorKind::MissingTokenType,
-        AuthErrorKind::WrongTokenType,
-        AuthErrorKind::MissingUserId,
-        AuthErrorKind::MissingRefreshExp,
-        AuthErrorKind::RefreshExpired,
-        AuthErrorKind::Revoked,
-        AuthErrorKind::UserNotFound,
-        AuthErrorKind::UserInactive,
-        AuthErrorKind::PasswordChanged,
-        AuthErrorKind::Internal,
-    ];
-    for kind in all {
+    let all = AuthErrorKind::ALL;
+    for &kind in all {
         let row = format!("\n| `{}` |", kind.reason());
         assert!(
             section.contains(&row),
