@@ -6,7 +6,7 @@
 //! | `/api/token/`, `/api/token/refresh/`, `/api/token/verify/`, `/api/token/blacklist/` | none | `POST`, `OPTIONS` (the crate's token services, mounted as they are) |
 //! | `/api/weekly_schedule/` | `JwtAuthLayer` + user check | `GET`, `POST`, `DELETE`, `HEAD`, `OPTIONS`; others 405 |
 //! | `/healthz` | none | `GET`, `HEAD` |
-//! | `/`, `/static/app.js`, `/static/app.css` | none | `GET`, `HEAD`: the page (`web/`, embedded in the binary) |
+//! | `/`, `/static/app.js`, `/static/app.css`, `/static/icon.svg` | none | `GET`, `HEAD`: the page (`web/`, embedded in the binary) |
 //! | `/api/schema/` | none | `GET`, `HEAD`: the OpenAPI 3.1 description (`openapi.json`) |
 //! | the same paths without the trailing slash | | 301 to the slash form (Django's `APPEND_SLASH`) |
 //!
@@ -204,6 +204,10 @@ fn page_routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route(
             "/static/app.css",
             static_get("text/css; charset=utf-8", include_str!("web/app.css")),
+        )
+        .route(
+            "/static/icon.svg",
+            static_get("image/svg+xml", include_str!("web/icon.svg")),
         )
         .route("/api/schema/", static_get("application/json", OPENAPI_JSON))
 }

@@ -820,6 +820,7 @@ async fn the_page_and_the_api_description_are_served() {
     for (path, ty) in [
         ("/static/app.js", "text/javascript; charset=utf-8"),
         ("/static/app.css", "text/css; charset=utf-8"),
+        ("/static/icon.svg", "image/svg+xml"),
     ] {
         let a = send(&app, Request::get(path).body(Body::empty()).unwrap()).await;
         assert_eq!(

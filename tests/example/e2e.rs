@@ -51,18 +51,38 @@ fn server_exe() -> &'static Path {
     })
 }
 
+/// Whether an external program the test needs can run. Under CI (`CI` set, as `.ci/run` does,
+/// after `.ci/install-deps` installed it) its absence fails the test; elsewhere the test says
+/// why it is skipped.
+pub(super) fn have_tool(program: &str, args: &[&str], install: &str) -> bool {
+    let ok = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`{program}` is needed under CI: {install}"
+        );
+        eprintln!("skipped: `{program}` is not installed ({install})");
+    }
+    ok
+}
+
 /// A running server: its base URL, its stdout banner and its log (stderr), collected live.
-struct Server {
+pub(super) struct Server {
     child: Child,
     base: String,
-    banner: Vec<String>,
+    pub(super) banner: Vec<String>,
     log: Arc<Mutex<String>>,
     /// The thread copying stderr into `log`; it ends at EOF, when the process has exited.
     log_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
-    fn start(args: &[&str], envs: &[(&str, &str)]) -> Self {
+    pub(super) fn start(args: &[&str], envs: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(server_exe());
         cmd.args(args)
             .env_remove("JWT_SECRET")
@@ -128,11 +148,22 @@ impl Server {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    /// The demo user's password, from the banner of an in-memory run.
+    pub(super) fn demo_password(&self) -> String {
+        let banner = self.banner.join("\n");
+        banner
+            .split("password \"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or_else(|| panic!("no demo password in the banner:\n{banner}"))
+            .to_owned()
+    }
+
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    fn log(&self) -> String {
+    pub(super) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
@@ -170,14 +201,14 @@ impl Drop for Server {
     }
 }
 
-struct Reply {
-    status: u16,
-    headers: http::HeaderMap,
-    body: String,
+pub(super) struct Reply {
+    pub(super) status: u16,
+    pub(super) headers: http::HeaderMap,
+    pub(super) body: String,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub(super) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
     }
 }
@@ -205,12 +236,12 @@ async fn call(method: &str, url: &str, bearer: Option<&str>, body: Option<&str>)
     }
 }
 
-async fn obtain(s: &Server, username: &str, password: &str) -> Reply {
+pub(super) async fn obtain(s: &Server, username: &str, password: &str) -> Reply {
     let body = json!({"username": username, "password": password}).to_string();
     call("POST", &s.url("/api/token/"), None, Some(&body)).await
 }
 
-async fn refresh(s: &Server, token: &str) -> Reply {
+pub(super) async fn refresh(s: &Server, token: &str) -> Reply {
     let body = json!({"refresh": token}).to_string();
     call("POST", &s.url("/api/token/refresh/"), None, Some(&body)).await
 }
@@ -637,12 +668,8 @@ async fn quick_start_curl_lines_work_as_printed() {
         access.to_owned()
     } else {
         // No curl: do what the lines say.
-        let password = banner
-            .split("password \"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .unwrap();
-        let r = obtain(&server, "demo", password).await;
+        let password = server.demo_password();
+        let r = obtain(&server, "demo", &password).await;
         assert_eq!(r.status, 200);
         let access = r.json()["access"].as_str().unwrap().to_owned();
         let r = call(

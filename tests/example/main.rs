@@ -1,5 +1,6 @@
 //! The examples: the schedule server's router in process (simplejwt's recorded Django
-//! exchanges replayed), the schedule server binary over HTTP, and the small examples.
+//! exchanges replayed), the schedule server binary over HTTP, its page in a real browser, its
+//! OpenAPI contract checked by schemathesis, and the small examples.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -23,5 +24,7 @@ mod routes;
 mod storage;
 
 mod app;
+mod browser;
+mod contract;
 mod e2e;
 mod examples;

@@ -38,8 +38,8 @@ function setAccess(token) {
   const exp = expiry(token);
   if (exp !== null) {
     const lifetime = exp * 1000 - Date.now();
-    // Refresh at 75 % of the remaining lifetime, and never later than 30 s before the end.
-    const delay = Math.max(250, Math.min(lifetime * 0.75, lifetime - 30000));
+    // Refresh 30 s before the end for lifetimes of minutes, at 75 % of shorter ones.
+    const delay = Math.max(250, lifetime > 120000 ? lifetime - 30000 : lifetime * 0.75);
     refreshTimer = setTimeout(() => refresh().catch(() => {}), delay);
   }
 }
