@@ -534,14 +534,35 @@ fn bench_shapes(c: &mut Criterion) {
                 (Verifier::access_token(keys.clone(), IDP_ISS, IDP_AUD), v)
             };
             validation.validate_nbf = true;
-            let mut g = c.benchmark_group(format!("shapes/{} {} ({} B)", shape.name, a.name, token.len()));
+            let mut g = c.benchmark_group(format!(
+                "shapes/{} {} ({} B)",
+                shape.name,
+                a.name,
+                token.len()
+            ));
             if shape.simplejwt {
                 shape_cases::<Access>(&mut g, "struct", &token, &verifier, a, &validation, backend);
-                shape_cases::<SimpleJwtClaims>(&mut g, "SimpleJwtClaims", &token, &verifier, a, &validation, backend);
+                shape_cases::<SimpleJwtClaims>(
+                    &mut g,
+                    "SimpleJwtClaims",
+                    &token,
+                    &verifier,
+                    a,
+                    &validation,
+                    backend,
+                );
             } else {
                 shape_cases::<Idp>(&mut g, "struct", &token, &verifier, a, &validation, backend);
             }
-            shape_cases::<serde_json::Value>(&mut g, "Value", &token, &verifier, a, &validation, backend);
+            shape_cases::<serde_json::Value>(
+                &mut g,
+                "Value",
+                &token,
+                &verifier,
+                a,
+                &validation,
+                backend,
+            );
             g.finish();
         }
     }
@@ -575,7 +596,12 @@ fn shape_cases<C>(
     let auth = bearer(token);
     let inner = service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
     let ours = JwtAuthLayer::<C>::new(verifier.clone()).layer(inner.clone());
-    assert_eq!(ready(ours.clone().oneshot(request(&auth))).unwrap().status(), 200);
+    assert_eq!(
+        ready(ours.clone().oneshot(request(&auth)))
+            .unwrap()
+            .status(),
+        200
+    );
     g.bench_function(format!("{ty}: ours JwtAuthLayer"), |b| {
         b.iter_batched(
             || request(&auth),
@@ -586,7 +612,12 @@ fn shape_cases<C>(
     let cached = JwtAuthLayer::<C>::new(verifier.clone())
         .cache(10_000)
         .layer(inner.clone());
-    assert_eq!(ready(cached.clone().oneshot(request(&auth))).unwrap().status(), 200);
+    assert_eq!(
+        ready(cached.clone().oneshot(request(&auth)))
+            .unwrap()
+            .status(),
+        200
+    );
     g.bench_function(format!("{ty}: ours JwtAuthLayer + cache hit"), |b| {
         b.iter_batched(
             || request(&auth),
@@ -603,9 +634,10 @@ fn shape_cases<C>(
         req.extensions_mut().insert(data.claims);
         ready(inner.clone().oneshot(req)).unwrap()
     };
-    g.bench_function(format!("{ty}: jsonwebtoken decode + extension insert"), |b| {
-        b.iter_batched(|| request(&auth), &theirs, BatchSize::SmallInput)
-    });
+    g.bench_function(
+        format!("{ty}: jsonwebtoken decode + extension insert"),
+        |b| b.iter_batched(|| request(&auth), &theirs, BatchSize::SmallInput),
+    );
 }
 
 criterion_group! {

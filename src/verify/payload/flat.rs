@@ -311,8 +311,8 @@ impl<'a> MapAccess<'a> for FlatMap<'_, 'a, '_> {
         let value = self.0.scalar()?;
         self.0.state = State::AfterValue;
         match which {
-            Some(which) => record_and_replay(&mut self.0.reg, which, value, seed),
-            None => seed.deserialize(ScalarDe::new(value)),
+            Some(which) => record_and_replay(&mut self.0.reg, which, &value, seed),
+            None => seed.deserialize(ScalarDe::new(&value)),
         }
     }
 }

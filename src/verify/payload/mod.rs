@@ -210,7 +210,7 @@ impl<'de, A: de::MapAccess<'de>> de::MapAccess<'de> for TeeMap<'_, 'de, '_, A> {
             None => self.map.next_value_seed(seed),
             Some(which) => {
                 let value: Scalar<'de> = self.map.next_value()?;
-                record_and_replay(&mut self.st.reg, which, value, seed)
+                record_and_replay(&mut self.st.reg, which, &value, seed)
             }
         }
     }
@@ -259,12 +259,53 @@ mod tests {
         assert_eq!(agree::<serde_json::Value>(extra), "both");
     }
 
+    /// An identity provider's access token: nested objects, arrays (`aud` among them),
+    /// non-ASCII and escaped strings. One pass yields everything.
+    #[test]
+    fn agrees_on_idp_payloads_in_one_pass() {
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct Roles {
+            roles: Vec<String>,
+        }
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct Idp {
+            exp: i64,
+            aud: Vec<String>,
+            sub: String,
+            name: String,
+            tenant: String,
+            realm_access: Roles,
+            resource_access: std::collections::BTreeMap<String, Roles>,
+            #[serde(default)]
+            groups: Vec<String>,
+        }
+        for json in [
+            include_str!("../../../benches/fixtures/idp.json"),
+            include_str!("../../../benches/fixtures/idp_8k.json"),
+        ] {
+            assert_eq!(agree::<Idp>(json), "both");
+            assert_eq!(agree::<serde_json::Value>(json), "both");
+            assert_eq!(agree::<SimpleJwtClaims>(json), "failed"); // no token_type
+        }
+        for aud in [r#"[]"#, r#"["a"]"#, r#"["a","b\u0063"]"#, r#""a""#] {
+            let json = format!(r#"{{"exp":1,"aud":{aud},"n":{{"aud":[1,[2]]}}}}"#);
+            assert_eq!(agree::<serde_json::Value>(&json), "both", "{json}");
+            #[derive(Debug, PartialEq, Deserialize)]
+            struct Aud {
+                aud: serde_json::Value,
+            }
+            assert_eq!(agree::<Aud>(&json), "both", "{json}");
+        }
+    }
+
     #[test]
     fn steps_aside_on_anything_unusual() {
         for p in [
             r#"{"exp":1,"exp":2}"#,
             r#"{"exp":"1"}"#,
-            r#"{"aud":["a","b"]}"#,
+            r#"{"aud":["a",1]}"#,
+            r#"{"aud":[["a"]]}"#,
+            r#"{"aud":{"a":1}}"#,
             r#"{"user_id":{"a":1}}"#,
             r#"{"exp":1} x"#,
             r#"[1]"#,
