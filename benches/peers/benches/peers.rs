@@ -439,7 +439,12 @@ fn shape<C>(
         Ok::<_, Infallible>(axum07::response::Response::new(axum07::body::Body::empty()))
     });
     let ours = JwtAuthLayer::<C>::new(verifier.clone()).layer(inner.clone());
-    assert_eq!(ready(ours.clone().oneshot(request(&auth))).unwrap().status(), 200);
+    assert_eq!(
+        ready(ours.clone().oneshot(request(&auth)))
+            .unwrap()
+            .status(),
+        200
+    );
     g.bench_function(format!("{ty}: tower-jwt-auth JwtAuthLayer"), |b| {
         b.iter_batched(
             || request(&auth),
@@ -450,28 +455,39 @@ fn shape<C>(
     let cached = JwtAuthLayer::<C>::new(verifier.clone())
         .cache(10_000)
         .layer(inner.clone());
-    assert_eq!(ready(cached.clone().oneshot(request(&auth))).unwrap().status(), 200);
-    g.bench_function(format!("{ty}: tower-jwt-auth JwtAuthLayer + cache hit"), |b| {
-        b.iter_batched(
-            || request(&auth),
-            |req| ready(cached.clone().oneshot(req)).unwrap(),
-            BatchSize::SmallInput,
-        )
-    });
+    assert_eq!(
+        ready(cached.clone().oneshot(request(&auth)))
+            .unwrap()
+            .status(),
+        200
+    );
+    g.bench_function(
+        format!("{ty}: tower-jwt-auth JwtAuthLayer + cache hit"),
+        |b| {
+            b.iter_batched(
+                || request(&auth),
+                |req| ready(cached.clone().oneshot(req)).unwrap(),
+                BatchSize::SmallInput,
+            )
+        },
+    );
     // A hand-written layer over jsonwebtoken: decode, insert the claims, call the service.
     let theirs = {
         let inner = inner.clone();
         let validation = validation.clone();
         move |mut req: Request<()>| {
-            let token = tower_jwt_auth::bearer_token(req.headers()).unwrap().unwrap();
+            let token = tower_jwt_auth::bearer_token(req.headers())
+                .unwrap()
+                .unwrap();
             let data = jsonwebtoken::decode::<C>(token, &key, &validation).unwrap();
             req.extensions_mut().insert(data.claims);
             ready(inner.clone().oneshot(req)).unwrap()
         }
     };
-    g.bench_function(format!("{ty}: jsonwebtoken 11 decode + extension insert"), |b| {
-        b.iter_batched(|| request(&auth), &theirs, BatchSize::SmallInput)
-    });
+    g.bench_function(
+        format!("{ty}: jsonwebtoken 11 decode + extension insert"),
+        |b| b.iter_batched(|| request(&auth), &theirs, BatchSize::SmallInput),
+    );
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -489,7 +505,12 @@ fn shape<C>(
             .into_layer()
     });
     let authorizer = layer.layer(inner.clone());
-    assert_eq!(ready(authorizer.clone().oneshot(request(&auth))).unwrap().status(), 200);
+    assert_eq!(
+        ready(authorizer.clone().oneshot(request(&auth)))
+            .unwrap()
+            .status(),
+        200
+    );
     g.bench_function(format!("{ty}: jwt-authorizer 0.15 layer"), |b| {
         b.iter_batched(
             || request(&auth),

@@ -5,11 +5,11 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use std::convert::Infallible;
-use aws_lc_rs::signature::{self as awslc, VerificationAlgorithm as _};
+use aws_lc_rs::signature as awslc;
 use base64::Engine as _;
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use http::{HeaderValue, Request, header::AUTHORIZATION};
+use std::convert::Infallible;
 use tower::{Layer, ServiceExt, service_fn};
 use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key, Keys, TokenCache, Verifier};
 use tower_jwt_auth_peers::{Access, IDP_AUD, IDP_ISS, Idp, SECRET, access, ready, shapes};
@@ -130,14 +130,17 @@ fn shape<C>(
     )
     .parse()
     .unwrap();
-    g.bench_function(format!("{ty}: aws-lc-rs raw verify + serde_json pass"), |b| {
-        b.iter(|| {
-            parsed
-                .verify_sig(black_box(msg.as_bytes()), black_box(&sig))
-                .unwrap();
-            serde_json::from_slice::<C>(black_box(&payload)).unwrap()
-        })
-    });
+    g.bench_function(
+        format!("{ty}: aws-lc-rs raw verify + serde_json pass"),
+        |b| {
+            b.iter(|| {
+                parsed
+                    .verify_sig(black_box(msg.as_bytes()), black_box(&sig))
+                    .unwrap();
+                serde_json::from_slice::<C>(black_box(&payload)).unwrap()
+            })
+        },
+    );
     g.bench_function(format!("{ty}: tower-jwt-auth Verifier::verify"), |b| {
         b.iter(|| verifier.verify::<C>(black_box(token)).unwrap())
     });
@@ -145,7 +148,12 @@ fn shape<C>(
     let inner =
         service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(http::Response::new(())) });
     let ours = JwtAuthLayer::<C>::new(verifier.clone()).layer(inner.clone());
-    assert_eq!(ready(ours.clone().oneshot(request(&auth))).unwrap().status(), 200);
+    assert_eq!(
+        ready(ours.clone().oneshot(request(&auth)))
+            .unwrap()
+            .status(),
+        200
+    );
     g.bench_function(format!("{ty}: tower-jwt-auth JwtAuthLayer"), |b| {
         b.iter_batched(
             || request(&auth),
@@ -173,14 +181,17 @@ fn shape<C>(
         b.iter(|| jsonwebtoken::decode::<C>(black_box(token), &key, &validation).unwrap())
     });
     let theirs = move |mut req: Request<()>| {
-        let token = tower_jwt_auth::bearer_token(req.headers()).unwrap().unwrap();
+        let token = tower_jwt_auth::bearer_token(req.headers())
+            .unwrap()
+            .unwrap();
         let data = jsonwebtoken::decode::<C>(token, &key, &validation).unwrap();
         req.extensions_mut().insert(data.claims);
         ready(inner.clone().oneshot(req)).unwrap()
     };
-    g.bench_function(format!("{ty}: jsonwebtoken 11 decode + extension insert"), |b| {
-        b.iter_batched(|| request(&auth), &theirs, BatchSize::SmallInput)
-    });
+    g.bench_function(
+        format!("{ty}: jsonwebtoken 11 decode + extension insert"),
+        |b| b.iter_batched(|| request(&auth), &theirs, BatchSize::SmallInput),
+    );
 }
 
 criterion_group! {

@@ -153,7 +153,11 @@ pub fn fixture(name: &str) -> Vec<u8> {
 pub fn shapes() -> Vec<(&'static str, serde_json::Value, bool)> {
     let json = |name| serde_json::from_slice(&fixture(name)).expect("fixture JSON");
     vec![
-        ("simplejwt", serde_json::to_value(access()).expect("json"), true),
+        (
+            "simplejwt",
+            serde_json::to_value(access()).expect("json"),
+            true,
+        ),
         ("idp", json("idp.json"), false),
         ("idp 8k", json("idp_8k.json"), false),
     ]
