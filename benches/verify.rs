@@ -581,6 +581,17 @@ fn shape_cases<C>(
 {
     verifier.verify::<C>(token).expect("ours verifies");
     jsonwebtoken::decode::<C>(token, &a.jwt_key, validation).expect("jsonwebtoken verifies");
+    // The floor of any verifier: one serde_json pass into `C` over the decoded payload.
+    let payload = {
+        use base64::Engine as _;
+        let p64 = token.split('.').nth(1).unwrap();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(p64)
+            .unwrap()
+    };
+    g.bench_function(format!("{ty}: serde_json::from_slice alone"), |b| {
+        b.iter(|| serde_json::from_slice::<C>(black_box(&payload)).unwrap())
+    });
     g.bench_function(format!("{ty}: ours Verifier::verify"), |b| {
         b.iter(|| verifier.verify::<C>(black_box(token)).unwrap())
     });
