@@ -2,6 +2,10 @@
 //! `jsonwebtoken::decode` on the same token, the layer against the bare service, the verified-token
 //! cache, and the scaling tables. See BENCHMARKS.md for how to run it and what the numbers mean.
 //!
+//! The `shapes/…` groups run every token shape of `benches/fixtures/` (simplejwt's, an
+//! identity provider's ~1.4 KB access token into a struct and into `serde_json::Value`, an
+//! 8 KiB one), HS256 and RS256, as `Verifier::verify`, through the layer and as a cache hit.
+//!
 //! `cargo bench --bench verify` (add `-- GROUP` to run one group).
 #![allow(
     missing_docs,
@@ -433,11 +437,225 @@ fn parallel(threads: u32, iters: u64, f: impl Fn() + Sync) -> Duration {
     start.elapsed() / threads
 }
 
+/// An identity provider's access token (Keycloak's layout), typed as a resource server would.
+#[derive(Clone, Debug, Deserialize)]
+#[allow(dead_code)]
+struct Idp {
+    exp: i64,
+    iat: i64,
+    auth_time: Option<i64>,
+    jti: String,
+    iss: String,
+    aud: Vec<String>,
+    sub: String,
+    typ: String,
+    azp: String,
+    sid: String,
+    acr: String,
+    #[serde(rename = "allowed-origins")]
+    allowed_origins: Vec<String>,
+    realm_access: Roles,
+    resource_access: std::collections::HashMap<String, Roles>,
+    scope: String,
+    email_verified: bool,
+    name: String,
+    preferred_username: String,
+    given_name: String,
+    family_name: String,
+    email: String,
+    locale: String,
+    tenant: String,
+    client_id: String,
+    session_state: String,
+    #[serde(default)]
+    groups: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[allow(dead_code)]
+struct Roles {
+    roles: Vec<String>,
+}
+
+/// `benches/fixtures/{name}` as JSON, `exp` in 2100.
+fn json_fixture(name: &str) -> serde_json::Value {
+    serde_json::from_slice(&fixture(name)).unwrap()
+}
+
+const IDP_ISS: &str = "https://idp.example.com/realms/acme";
+const IDP_AUD: &str = "api.example.com";
+
+/// One token shape: its claims, and whether it is simplejwt's (policy) or an IdP's.
+struct Shape {
+    name: &'static str,
+    claims: serde_json::Value,
+    simplejwt: bool,
+}
+
+fn shapes() -> Vec<Shape> {
+    vec![
+        Shape {
+            name: "simplejwt",
+            claims: serde_json::to_value(claims("0dbd3733a1a44c6c8a8e0d0b4b0e7c1f", 0)).unwrap(),
+            simplejwt: true,
+        },
+        Shape {
+            name: "idp",
+            claims: json_fixture("idp.json"),
+            simplejwt: false,
+        },
+        Shape {
+            name: "idp 8k",
+            claims: json_fixture("idp_8k.json"),
+            simplejwt: false,
+        },
+    ]
+}
+
+/// Every shape × HS256/RS256 × (`Verifier::verify`, the layer, a cache hit) next to
+/// `jsonwebtoken::decode` into the same type, bare and with the extension insert a layer makes.
+fn bench_shapes(c: &mut Criterion) {
+    let backend = install_jsonwebtoken_provider();
+    let algs: Vec<Alg> = algs()
+        .into_iter()
+        .filter(|a| matches!(a.name, "HS256" | "RS256"))
+        .collect();
+    for shape in shapes() {
+        for a in &algs {
+            let keys = Keys::new(a.key.clone());
+            let token = keys.encode(&shape.claims).unwrap();
+            let (verifier, mut validation) = if shape.simplejwt {
+                (Verifier::new(keys.clone()), jwt_validation(a.alg))
+            } else {
+                let mut v = jwt_validation(a.alg);
+                v.set_issuer(&[IDP_ISS]);
+                v.set_audience(&[IDP_AUD]);
+                v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+                (Verifier::access_token(keys.clone(), IDP_ISS, IDP_AUD), v)
+            };
+            validation.validate_nbf = true;
+            let mut g = c.benchmark_group(format!(
+                "shapes/{} {} ({} B)",
+                shape.name,
+                a.name,
+                token.len()
+            ));
+            if shape.simplejwt {
+                shape_cases::<Access>(&mut g, "struct", &token, &verifier, a, &validation, backend);
+                shape_cases::<SimpleJwtClaims>(
+                    &mut g,
+                    "SimpleJwtClaims",
+                    &token,
+                    &verifier,
+                    a,
+                    &validation,
+                    backend,
+                );
+            } else {
+                shape_cases::<Idp>(&mut g, "struct", &token, &verifier, a, &validation, backend);
+            }
+            shape_cases::<serde_json::Value>(
+                &mut g,
+                "Value",
+                &token,
+                &verifier,
+                a,
+                &validation,
+                backend,
+            );
+            g.finish();
+        }
+    }
+}
+
+fn shape_cases<C>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    ty: &str,
+    token: &str,
+    verifier: &Verifier,
+    a: &Alg,
+    validation: &jsonwebtoken::Validation,
+    backend: &str,
+) where
+    C: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    verifier.verify::<C>(token).expect("ours verifies");
+    jsonwebtoken::decode::<C>(token, &a.jwt_key, validation).expect("jsonwebtoken verifies");
+    // The floor of any verifier: one serde_json pass into `C` over the decoded payload.
+    let payload = {
+        use base64::Engine as _;
+        let p64 = token.split('.').nth(1).unwrap();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(p64)
+            .unwrap()
+    };
+    g.bench_function(format!("{ty}: serde_json::from_slice alone"), |b| {
+        b.iter(|| serde_json::from_slice::<C>(black_box(&payload)).unwrap())
+    });
+    g.bench_function(format!("{ty}: ours Verifier::verify"), |b| {
+        b.iter(|| verifier.verify::<C>(black_box(token)).unwrap())
+    });
+    g.bench_function(format!("{ty}: jsonwebtoken decode ({backend})"), |b| {
+        b.iter(|| jsonwebtoken::decode::<C>(black_box(token), &a.jwt_key, validation).unwrap())
+    });
+    let cache = TokenCache::<C>::new(verifier.clone(), 10_000);
+    cache.verify(token.as_bytes()).unwrap();
+    g.bench_function(format!("{ty}: ours TokenCache hit"), |b| {
+        b.iter(|| cache.verify(black_box(token.as_bytes())).unwrap())
+    });
+
+    let auth = bearer(token);
+    let inner = service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    let ours = JwtAuthLayer::<C>::new(verifier.clone()).layer(inner.clone());
+    assert_eq!(
+        ready(ours.clone().oneshot(request(&auth)))
+            .unwrap()
+            .status(),
+        200
+    );
+    g.bench_function(format!("{ty}: ours JwtAuthLayer"), |b| {
+        b.iter_batched(
+            || request(&auth),
+            |req| ready(ours.clone().oneshot(req)).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    let cached = JwtAuthLayer::<C>::new(verifier.clone())
+        .cache(10_000)
+        .layer(inner.clone());
+    assert_eq!(
+        ready(cached.clone().oneshot(request(&auth)))
+            .unwrap()
+            .status(),
+        200
+    );
+    g.bench_function(format!("{ty}: ours JwtAuthLayer + cache hit"), |b| {
+        b.iter_batched(
+            || request(&auth),
+            |req| ready(cached.clone().oneshot(req)).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    // What a hand-written layer over jsonwebtoken does: decode, insert the claims, call on.
+    let key = a.jwt_key.clone();
+    let validation = validation.clone();
+    let theirs = move |mut req: Request<()>| {
+        let token = bearer_token(req.headers()).unwrap().unwrap();
+        let data = jsonwebtoken::decode::<C>(token, &key, &validation).unwrap();
+        req.extensions_mut().insert(data.claims);
+        ready(inner.clone().oneshot(req)).unwrap()
+    };
+    g.bench_function(
+        format!("{ty}: jsonwebtoken decode + extension insert"),
+        |b| b.iter_batched(|| request(&auth), &theirs, BatchSize::SmallInput),
+    );
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = bench_bearer, bench_algorithms, bench_layer, bench_cache, bench_scaling
+    targets = bench_bearer, bench_algorithms, bench_layer, bench_cache, bench_scaling, bench_shapes
 }
 criterion_main!(benches);

@@ -61,7 +61,7 @@ pub use self::keys::{Algorithm, Key, Keys};
 pub use self::policy::DEFAULT_MAX_TOKEN_LEN;
 pub use self::revocation::RevocationCheck;
 
-use self::payload::Fused;
+use self::payload::Outcome;
 use self::policy::Policy;
 use self::registered::{Registered, parse_registered};
 use self::revocation::Revocation;
@@ -527,10 +527,17 @@ impl Verifier {
         .map_err(|()| fail(AuthErrorKind::Malformed))?;
         // One JSON pass for `C` and the registered claims when possible; the two-pass path
         // otherwise (and for every error, so the error kinds are those of the two passes).
-        let (claims, reg) = match payload::parse::<C>(payload, &p.names) {
-            Fused::Both(c, reg) => (Some(c), reg),
-            Fused::ClaimsOnly(c) => (Some(c), parse_registered(payload, &p.names).map_err(fail)?),
-            Fused::Failed => (None, parse_registered(payload, &p.names).map_err(fail)?),
+        let mut reg = Registered::default();
+        let claims = match payload::parse_into::<C>(payload, &p.names, &mut reg) {
+            Outcome::Both(c) => Some(c),
+            Outcome::ClaimsOnly(c) => {
+                reg = parse_registered(payload, &p.names).map_err(fail)?;
+                Some(c)
+            }
+            Outcome::Failed => {
+                reg = parse_registered(payload, &p.names).map_err(fail)?;
+                None
+            }
         };
         // From here on the signature is good: rejections carry the jti for logs.
         let fail = |kind: AuthErrorKind| fail(kind).with_jti(reg.jti.as_deref());

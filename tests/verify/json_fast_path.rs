@@ -1,12 +1,13 @@
-//! Differential properties of the verifier's JSON fast paths (the flat-object reader, then the
-//! serde_json pass), end to end through signed tokens: arbitrary payload bytes (valid JSON,
-//! near-JSON, invalid UTF-8, control bytes, number edge cases, duplicates, trailing bytes) are
-//! signed with the reference HS256 key and verified.
+//! Differential properties of the verifier's one-pass payload reader (serde_json through a
+//! wrapper that records the registered claims, with the two-pass path for every failure), end to
+//! end through signed tokens: arbitrary payload bytes (valid JSON, near-JSON, invalid UTF-8,
+//! control bytes, number edge cases, duplicates, trailing bytes) are signed with the reference
+//! HS256 key and verified.
 //!
 //! 1. Whatever verifies is exactly what `serde_json::from_slice` gives, and the registered
 //!    metadata is what the JSON says.
 //! 2. The same payload with its first key's first character written as a `\u00XX` escape (the
-//!    same JSON for serde_json, but the flat reader steps aside on any escape) gives the same
+//!    same JSON for serde_json, but a borrowed key becomes an owned one) gives the same
 //!    outcome: the same claims and metadata, or the same error kind.
 
 use std::cell::Cell;

@@ -20,7 +20,7 @@ use jwt_authorizer::IntoLayer as _;
 use serde::{Deserialize, Serialize};
 use tower::{Layer, ServiceExt, service_fn};
 use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key, Keys, TokenCache, Verifier};
-use tower_jwt_auth_peers::{Access, SECRET, access, ready};
+use tower_jwt_auth_peers::{Access, IDP_AUD, IDP_ISS, Idp, SECRET, access, ready, shapes};
 
 /// jwt-simple's custom part (it parses `exp`, `iat`, `jti` itself).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -379,6 +379,147 @@ fn bench_asymmetric(c: &mut Criterion) {
     }
 }
 
+/// Every token shape (simplejwt's, an IdP's into a struct and into `Value`, an 8 KiB one),
+/// HS256: ours (verify, layer, cache hits) against a bare `jsonwebtoken::decode` (rust_crypto, the
+/// faster backend for HMAC), the same plus the extension insert a layer makes, and
+/// jwt-authorizer's layer, all over one inner service.
+fn bench_shapes(c: &mut Criterion) {
+    for (name, claims, simplejwt) in shapes() {
+        let keys = Keys::hs256(SECRET).unwrap();
+        let token = keys.encode(&claims).unwrap();
+        let mut g = c.benchmark_group(format!("shapes HS256/{name} ({} B)", token.len()));
+        if simplejwt {
+            shape::<Access>(&mut g, "struct", &keys, &token, true);
+        } else {
+            shape::<Idp>(&mut g, "struct", &keys, &token, false);
+        }
+        shape::<serde_json::Value>(&mut g, "Value", &keys, &token, simplejwt);
+        g.finish();
+    }
+}
+
+fn shape<C>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    ty: &str,
+    keys: &Keys,
+    token: &str,
+    simplejwt: bool,
+) where
+    C: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    let verifier = if simplejwt {
+        Verifier::new(keys.clone())
+    } else {
+        Verifier::access_token(keys.clone(), IDP_ISS, IDP_AUD)
+    };
+    let key = jsonwebtoken::DecodingKey::from_secret(SECRET);
+    let mut validation = jwt_validation(jsonwebtoken::Algorithm::HS256);
+    validation.validate_nbf = true;
+    if !simplejwt {
+        validation.set_issuer(&[IDP_ISS]);
+        validation.set_audience(&[IDP_AUD]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    }
+    verifier.verify::<C>(token).expect("ours verifies");
+    jsonwebtoken::decode::<C>(token, &key, &validation).expect("jsonwebtoken verifies");
+    g.bench_function(format!("{ty}: tower-jwt-auth Verifier::verify"), |b| {
+        b.iter(|| verifier.verify::<C>(black_box(token)).unwrap())
+    });
+    let cache = TokenCache::<C>::new(verifier.clone(), 10_000);
+    cache.verify(token.as_bytes()).unwrap();
+    g.bench_function(format!("{ty}: tower-jwt-auth TokenCache hit"), |b| {
+        b.iter(|| cache.verify(black_box(token.as_bytes())).unwrap())
+    });
+    g.bench_function(format!("{ty}: jsonwebtoken 11 decode (rust_crypto)"), |b| {
+        b.iter(|| jsonwebtoken::decode::<C>(black_box(token), &key, &validation).unwrap())
+    });
+
+    let auth = bearer(token);
+    let inner = service_fn(|_req: Request<()>| async {
+        Ok::<_, Infallible>(axum07::response::Response::new(axum07::body::Body::empty()))
+    });
+    let ours = JwtAuthLayer::<C>::new(verifier.clone()).layer(inner.clone());
+    assert_eq!(
+        ready(ours.clone().oneshot(request(&auth)))
+            .unwrap()
+            .status(),
+        200
+    );
+    g.bench_function(format!("{ty}: tower-jwt-auth JwtAuthLayer"), |b| {
+        b.iter_batched(
+            || request(&auth),
+            |req| ready(ours.clone().oneshot(req)).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    let cached = JwtAuthLayer::<C>::new(verifier.clone())
+        .cache(10_000)
+        .layer(inner.clone());
+    assert_eq!(
+        ready(cached.clone().oneshot(request(&auth)))
+            .unwrap()
+            .status(),
+        200
+    );
+    g.bench_function(
+        format!("{ty}: tower-jwt-auth JwtAuthLayer + cache hit"),
+        |b| {
+            b.iter_batched(
+                || request(&auth),
+                |req| ready(cached.clone().oneshot(req)).unwrap(),
+                BatchSize::SmallInput,
+            )
+        },
+    );
+    // A hand-written layer over jsonwebtoken: decode, insert the claims, call the service.
+    let theirs = {
+        let inner = inner.clone();
+        let validation = validation.clone();
+        move |mut req: Request<()>| {
+            let token = tower_jwt_auth::bearer_token(req.headers())
+                .unwrap()
+                .unwrap();
+            let data = jsonwebtoken::decode::<C>(token, &key, &validation).unwrap();
+            req.extensions_mut().insert(data.claims);
+            ready(inner.clone().oneshot(req)).unwrap()
+        }
+    };
+    g.bench_function(
+        format!("{ty}: jsonwebtoken 11 decode + extension insert"),
+        |b| b.iter_batched(|| request(&auth), &theirs, BatchSize::SmallInput),
+    );
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut v = jwt_authorizer::Validation::new().leeway(0);
+    if !simplejwt {
+        v = v.iss(&[IDP_ISS]).aud(&[IDP_AUD]);
+    }
+    let layer = rt.block_on(async {
+        jwt_authorizer::JwtAuthorizer::<C>::from_secret(std::str::from_utf8(SECRET).unwrap())
+            .validation(v)
+            .build()
+            .await
+            .unwrap()
+            .into_layer()
+    });
+    let authorizer = layer.layer(inner.clone());
+    assert_eq!(
+        ready(authorizer.clone().oneshot(request(&auth)))
+            .unwrap()
+            .status(),
+        200
+    );
+    g.bench_function(format!("{ty}: jwt-authorizer 0.15 layer"), |b| {
+        b.iter_batched(
+            || request(&auth),
+            |req| ready(authorizer.clone().oneshot(req)).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+}
+
 fn setup(c: &mut Criterion) {
     jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER
         .install_default()
@@ -391,6 +532,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = setup, bench_hs256_verify, bench_hs256_layer, bench_axum, bench_asymmetric
+    targets = setup, bench_hs256_verify, bench_hs256_layer, bench_axum, bench_asymmetric, bench_shapes
 }
 criterion_main!(benches);

@@ -86,3 +86,79 @@ pub fn router(keys: Keys) -> Router {
             get(schedule).layer(JwtAuthLayer::<Access>::new(keys).cache(10_000)),
         )
 }
+
+/// An identity provider's access token (Keycloak's layout), typed as a resource server would
+/// (`benches/fixtures/idp.json`, `idp_8k.json`).
+#[derive(Clone, Debug, Deserialize)]
+#[allow(dead_code, missing_docs)]
+pub struct Idp {
+    pub exp: i64,
+    pub iat: i64,
+    pub auth_time: Option<i64>,
+    pub jti: String,
+    pub iss: String,
+    pub aud: Vec<String>,
+    pub sub: String,
+    pub typ: String,
+    pub azp: String,
+    pub sid: String,
+    pub acr: String,
+    #[serde(rename = "allowed-origins")]
+    pub allowed_origins: Vec<String>,
+    pub realm_access: Roles,
+    pub resource_access: std::collections::HashMap<String, Roles>,
+    pub scope: String,
+    pub email_verified: bool,
+    pub name: String,
+    pub preferred_username: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub email: String,
+    pub locale: String,
+    pub tenant: String,
+    pub client_id: String,
+    pub session_state: String,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// `realm_access` / `resource_access.*` of [`Idp`].
+#[derive(Clone, Debug, Deserialize)]
+#[allow(missing_docs)]
+pub struct Roles {
+    pub roles: Vec<String>,
+}
+
+/// The issuer of the IdP fixtures.
+pub const IDP_ISS: &str = "https://idp.example.com/realms/acme";
+/// The audience the benches' resource server identifies as.
+pub const IDP_AUD: &str = "api.example.com";
+
+/// `benches/fixtures/{name}`.
+///
+/// # Panics
+/// If the file cannot be read.
+#[must_use]
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The token shapes of the shape benches: name, claims, and whether it is simplejwt's (checked
+/// with simplejwt's policy) or an IdP's (checked as an RFC 9068 access token: `iss`, `aud`).
+///
+/// # Panics
+/// If a fixture is missing or not JSON.
+#[must_use]
+pub fn shapes() -> Vec<(&'static str, serde_json::Value, bool)> {
+    let json = |name| serde_json::from_slice(&fixture(name)).expect("fixture JSON");
+    vec![
+        (
+            "simplejwt",
+            serde_json::to_value(access()).expect("json"),
+            true,
+        ),
+        ("idp", json("idp.json"), false),
+        ("idp 8k", json("idp_8k.json"), false),
+    ]
+}

@@ -1,31 +1,30 @@
 //! One JSON pass over the payload for both the caller's claims type `C` and the registered
-//! claims: `C` is deserialized through a thin wrapper that, for each top-level key that is a
-//! registered claim, reads the (scalar) value once, records it with the very rules of the
-//! registered-claims pass ([`Apply`]), and replays it to `C`.
+//! claims, whatever the payload's shape (nesting, arrays, escapes, numbers): `C` is
+//! deserialized through a thin wrapper around serde_json that, for each top-level key that is a
+//! registered claim, reads the value once (a scalar, or an array of scalars as `aud` is),
+//! records it with the very rules of the registered-claims pass ([`Apply`]), and replays it to
+//! `C`. Every other value goes straight from serde_json to `C`.
 //!
-//! The common payload shape (one flat object of plain strings, booleans, `null` and non-negative
-//! integers) is read first by the hand-written reader of [`flat`], which feeds `C` and
-//! the same [`Apply`] through the same [`ScalarDe`] replay and steps aside to the serde_json pass
-//! below on anything else.
-//!
-//! The fast path never decides a failure: on *any* error (a syntax error, a registered claim of
-//! the wrong type, an array or object where a scalar was expected, `C`'s own error), or when `C`
-//! did not read the top-level object through the wrapper, the verifier falls back to the
+//! The pass never decides a failure: on *any* error (a syntax error, a registered claim of the
+//! wrong type or a duplicate, an object where a scalar was expected, `C`'s own error), or when
+//! `C` did not read the top-level object through the wrapper, the verifier falls back to the
 //! two-pass path, whose errors are the reference.
+//!
+//! [`Apply`]: crate::verify::registered::Apply
 
 use std::fmt;
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, Visitor};
 
-mod flat;
 #[cfg(test)]
-mod flat_tests;
+mod pass_tests;
 mod scalar;
 
 use self::scalar::{KeyDe, Scalar, record_and_replay};
 use crate::verify::registered::{BorrowedStr, ClaimNames, Registered, Which};
 
-/// What the fused pass produced (a short-lived value; its size does not matter).
+/// What the fused pass produced (tests; the verifier uses [`parse_into`]).
+#[cfg(test)]
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Fused<'a, C> {
     /// `C` and every registered claim, the whole object read.
@@ -36,50 +35,55 @@ pub(crate) enum Fused<'a, C> {
     Failed,
 }
 
-#[inline]
+/// What [`parse_into`] produced; the registered claims are in its `reg`.
+pub(crate) enum Outcome<C> {
+    /// `C`, and every registered claim recorded: the whole object was read.
+    Both(C),
+    /// `C` parsed, but not through the object wrapper: the registered claims are still unread.
+    ClaimsOnly(C),
+    /// Something failed: run the two-pass path for the exact error (`reg` is then partly
+    /// filled and must be replaced).
+    Failed,
+}
+
+#[cfg(test)]
 pub(crate) fn parse<'a, C: DeserializeOwned>(
     payload: &'a [u8],
     names: &ClaimNames,
 ) -> Fused<'a, C> {
-    parse_traced(payload, names).0
+    let mut reg = Registered::default();
+    match parse_into(payload, names, &mut reg) {
+        Outcome::Both(c) => Fused::Both(c, reg),
+        Outcome::ClaimsOnly(c) => Fused::ClaimsOnly(c),
+        Outcome::Failed => Fused::Failed,
+    }
 }
 
-/// Which reader produced a [`Fused`] (for the tests: a regression to the slower path must not
-/// pass silently).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Path {
-    /// The flat-object reader of [`flat`].
-    Flat,
-    /// serde_json through [`Tee`].
-    Serde,
-}
-
+/// One pass over `payload` for `C`, recording the registered claims in `reg` (built in place
+/// by the caller: moving it around showed up in profiles).
 #[inline]
-pub(crate) fn parse_traced<'a, C: DeserializeOwned>(
+pub(crate) fn parse_into<'a, C: DeserializeOwned>(
     payload: &'a [u8],
     names: &ClaimNames,
-) -> (Fused<'a, C>, Path) {
-    // Validating the UTF-8 once lets both readers skip it for every string; invalid UTF-8 is for
+    reg: &mut Registered<'a>,
+) -> Outcome<C> {
+    // Validating the UTF-8 once lets serde_json skip it for every string; invalid UTF-8 is for
     // the two-pass path to report.
-    let Ok(text) = std::str::from_utf8(payload) else {
-        return (Fused::Failed, Path::Serde);
-    };
-    // The common flat shape first; it steps aside on anything else.
-    if let Some((claims, reg)) = flat::parse::<C>(text, names) {
-        return (Fused::Both(claims, reg), Path::Flat);
+    match std::str::from_utf8(payload) {
+        Ok(text) => serde_into(text, names, reg),
+        Err(_) => Outcome::Failed,
     }
-    (parse_serde(text, names), Path::Serde)
 }
 
-/// The serde_json pass through [`Tee`]; it decides every outcome the flat reader steps aside
-/// from.
-pub(crate) fn parse_serde<'a, C: DeserializeOwned>(
+/// The serde_json pass through [`Tee`].
+fn serde_into<'a, C: DeserializeOwned>(
     text: &'a str,
     names: &ClaimNames,
-) -> Fused<'a, C> {
+    reg: &mut Registered<'a>,
+) -> Outcome<C> {
     let mut de = serde_json::Deserializer::from_str(text);
     let mut st = State {
-        reg: Registered::default(),
+        reg,
         complete: false,
         names,
     };
@@ -88,20 +92,20 @@ pub(crate) fn parse_serde<'a, C: DeserializeOwned>(
         st: &mut st,
     }) {
         Ok(c) => c,
-        Err(_) => return Fused::Failed,
+        Err(_) => return Outcome::Failed,
     };
     if de.end().is_err() {
-        return Fused::Failed;
+        return Outcome::Failed;
     }
     if st.complete {
-        Fused::Both(claims, st.reg)
+        Outcome::Both(claims)
     } else {
-        Fused::ClaimsOnly(claims)
+        Outcome::ClaimsOnly(claims)
     }
 }
 
-struct State<'de, 'n> {
-    reg: Registered<'de>,
+struct State<'r, 'de, 'n> {
+    reg: &'r mut Registered<'de>,
     /// Set when the top-level object was read to its end through [`TeeMap`].
     complete: bool,
     names: &'n ClaimNames,
@@ -109,9 +113,9 @@ struct State<'de, 'n> {
 
 type Json<'de> = serde_json::Deserializer<serde_json::de::StrRead<'de>>;
 
-struct Tee<'s, 'de, 'n> {
+struct Tee<'s, 'r, 'de, 'n> {
     de: &'s mut Json<'de>,
-    st: &'s mut State<'de, 'n>,
+    st: &'s mut State<'r, 'de, 'n>,
 }
 
 macro_rules! forward_to_inner {
@@ -124,7 +128,7 @@ macro_rules! forward_to_inner {
     };
 }
 
-impl<'de> Deserializer<'de> for Tee<'_, 'de, '_> {
+impl<'de> Deserializer<'de> for Tee<'_, '_, 'de, '_> {
     type Error = serde_json::Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
@@ -160,12 +164,12 @@ impl<'de> Deserializer<'de> for Tee<'_, 'de, '_> {
     }
 }
 
-struct TeeVisitor<'s, 'de, 'n, V> {
+struct TeeVisitor<'s, 'r, 'de, 'n, V> {
     visitor: V,
-    st: &'s mut State<'de, 'n>,
+    st: &'s mut State<'r, 'de, 'n>,
 }
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for TeeVisitor<'_, 'de, '_, V> {
+impl<'de, V: Visitor<'de>> Visitor<'de> for TeeVisitor<'_, '_, 'de, '_, V> {
     type Value = V::Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -181,13 +185,13 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for TeeVisitor<'_, 'de, '_, V> {
     }
 }
 
-struct TeeMap<'s, 'de, 'n, A> {
+struct TeeMap<'s, 'r, 'de, 'n, A> {
     map: A,
-    st: &'s mut State<'de, 'n>,
+    st: &'s mut State<'r, 'de, 'n>,
     pending: Option<Which>,
 }
 
-impl<'de, A: de::MapAccess<'de>> de::MapAccess<'de> for TeeMap<'_, 'de, '_, A> {
+impl<'de, A: de::MapAccess<'de>> de::MapAccess<'de> for TeeMap<'_, '_, 'de, '_, A> {
     type Error = A::Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -210,7 +214,7 @@ impl<'de, A: de::MapAccess<'de>> de::MapAccess<'de> for TeeMap<'_, 'de, '_, A> {
             None => self.map.next_value_seed(seed),
             Some(which) => {
                 let value: Scalar<'de> = self.map.next_value()?;
-                record_and_replay(&mut self.st.reg, which, value, seed)
+                record_and_replay(&mut *self.st.reg, which, &value, seed)
             }
         }
     }
@@ -259,12 +263,53 @@ mod tests {
         assert_eq!(agree::<serde_json::Value>(extra), "both");
     }
 
+    /// An identity provider's access token: nested objects, arrays (`aud` among them),
+    /// non-ASCII and escaped strings. One pass yields everything.
+    #[test]
+    fn agrees_on_idp_payloads_in_one_pass() {
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct Roles {
+            roles: Vec<String>,
+        }
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct Idp {
+            exp: i64,
+            aud: Vec<String>,
+            sub: String,
+            name: String,
+            tenant: String,
+            realm_access: Roles,
+            resource_access: std::collections::BTreeMap<String, Roles>,
+            #[serde(default)]
+            groups: Vec<String>,
+        }
+        for json in [
+            include_str!("../../../benches/fixtures/idp.json"),
+            include_str!("../../../benches/fixtures/idp_8k.json"),
+        ] {
+            assert_eq!(agree::<Idp>(json), "both");
+            assert_eq!(agree::<serde_json::Value>(json), "both");
+            assert_eq!(agree::<SimpleJwtClaims>(json), "failed"); // no token_type
+        }
+        for aud in [r#"[]"#, r#"["a"]"#, r#"["a","b\u0063"]"#, r#""a""#] {
+            let json = format!(r#"{{"exp":1,"aud":{aud},"n":{{"aud":[1,[2]]}}}}"#);
+            assert_eq!(agree::<serde_json::Value>(&json), "both", "{json}");
+            #[derive(Debug, PartialEq, Deserialize)]
+            struct Aud {
+                aud: serde_json::Value,
+            }
+            assert_eq!(agree::<Aud>(&json), "both", "{json}");
+        }
+    }
+
     #[test]
     fn steps_aside_on_anything_unusual() {
         for p in [
             r#"{"exp":1,"exp":2}"#,
             r#"{"exp":"1"}"#,
-            r#"{"aud":["a","b"]}"#,
+            r#"{"aud":["a",1]}"#,
+            r#"{"aud":[["a"]]}"#,
+            r#"{"aud":{"a":1}}"#,
             r#"{"user_id":{"a":1}}"#,
             r#"{"exp":1} x"#,
             r#"[1]"#,
@@ -372,8 +417,7 @@ mod typed_key_tests {
     #[test]
     fn typed_keys_are_not_read_more_leniently_than_serde_json() {
         let names = ClaimNames::default();
-        // Refused by serde_json; the flat reader (first) and the serde_json pass (second, an
-        // escape sends it there) both accepted them before `KeyDe`.
+        // Refused by serde_json; the fused pass accepted them before `KeyDe`.
         for json in [
             r#"{"+7":1}"#,
             r#"{"007":1}"#,
@@ -406,16 +450,19 @@ mod typed_key_tests {
     }
 
     #[test]
-    fn plain_keys_and_unit_variants_keep_the_flat_path() {
+    fn plain_keys_and_unit_variants_keep_the_one_pass() {
         let names = ClaimNames::default();
         // What serde_json accepts still reads (the typed key through the fallback).
         assert_eq!(
             serde_json::from_str::<HashMap<LenientId, u8>>(r#"{"7":1}"#).ok(),
             Some(HashMap::from([(LenientId(7), 1)]))
         );
-        // Plain string keys and unit variants keep the flat path.
+        // Plain string keys and unit variants keep the one pass.
         let p = br#"{"token_type":"access","exp":1,"jti":"x","user_id":"1","k":"v"}"#;
-        assert_eq!(parse_traced::<SimpleJwtClaims>(p, &names).1, Path::Flat);
+        assert!(matches!(
+            parse::<SimpleJwtClaims>(p, &names),
+            Fused::Both(..)
+        ));
         #[derive(Debug, Deserialize)]
         #[allow(dead_code)]
         struct Typed {
@@ -426,10 +473,6 @@ mod typed_key_tests {
         enum Kind {
             Access,
         }
-        assert_eq!(
-            parse_traced::<Typed>(br#"{"token_type":"access"}"#, &names).1,
-            Path::Flat
-        );
         assert!(matches!(
             parse::<Typed>(br#"{"token_type":"access"}"#, &names),
             Fused::Both(..)

@@ -1,32 +1,33 @@
-//! The values both payload readers hand on: a registered claim's scalar ([`Scalar`]) recorded
-//! once with the registered-claim rules and replayed to `C` ([`ScalarDe`]), and object keys
-//! ([`KeyDe`]), each visited exactly as serde_json would visit them, so `C` cannot accept
-//! through a fast reader what serde_json refuses.
+//! The values the fused payload pass hands on: a registered claim's value ([`Scalar`]: a JSON
+//! scalar or an array of scalars, as `aud` is) recorded once with the registered-claim rules and
+//! replayed to `C` ([`ScalarDe`]), and object keys ([`KeyDe`]), each visited exactly as
+//! serde_json would visit them, so `C` cannot accept through the fused pass what serde_json
+//! refuses.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 
 use crate::verify::registered::{Apply, Registered, Which};
 
-/// The one step both fused readers take for a registered claim's value: record it in `reg` with
-/// the registered-claim rules ([`Apply`]), then replay it to `C`'s `seed`.
+/// The one step the fused pass takes for a registered claim's value: record it in `reg` with
+/// the registered-claim rules ([`Apply`]), then replay it to `C`'s `seed`. Both read the one
+/// captured value; nothing is copied.
 pub(crate) fn record_and_replay<'de, S: DeserializeSeed<'de>, E: de::Error>(
     reg: &mut Registered<'de>,
     which: Which,
-    value: Scalar<'de>,
+    value: &Scalar<'de>,
     seed: S,
 ) -> Result<S::Value, E> {
-    Apply { r: reg, which }.deserialize(ScalarDe::<E>::new(value.clone()))?;
+    Apply { r: reg, which }.deserialize(ScalarDe::<E>::new(value))?;
     seed.deserialize(ScalarDe::new(value))
 }
 
-/// A JSON scalar as serde_json's `deserialize_any` reports it. Arrays and objects are refused
-/// (the two-pass path handles them).
-#[derive(Clone)]
+/// A registered claim's value as serde_json's `deserialize_any` reports it: a scalar, or an array
+/// of scalars (`aud`). Objects and nested arrays are refused (the two-pass path handles them).
 pub(crate) enum Scalar<'de> {
     Null,
     Bool(bool),
@@ -34,42 +35,66 @@ pub(crate) enum Scalar<'de> {
     U64(u64),
     F64(f64),
     Str(Cow<'de, str>),
+    Seq(Vec<Scalar<'de>>),
 }
 
 impl<'de> Deserialize<'de> for Scalar<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Scalar<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON scalar")
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Scalar::Null)
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(Scalar::Bool(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Scalar::I64(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Scalar::U64(v))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Scalar::F64(v))
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(Cow::Owned(v)))
-            }
+        d.deserialize_any(ScalarVisitor { nested: false })
+    }
+}
+
+/// Reads a [`Scalar`]; `nested` for an array's element, which may not be an array itself.
+struct ScalarVisitor {
+    nested: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON scalar or an array of scalars")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::I64(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::U64(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Scalar::F64(v))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        if self.nested {
+            return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
         }
-        d.deserialize_any(V)
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(ScalarVisitor { nested: true })? {
+            out.push(v);
+        }
+        Ok(Scalar::Seq(out))
     }
 }
 
@@ -78,13 +103,13 @@ impl<'de> Deserialize<'de> for Scalar<'de> {
 /// `deserialize_str` of a number, `deserialize_seq` of anything here, …) is refused here too,
 /// so a visitor that would accept more than serde_json offers it cannot succeed where
 /// serde_json fails.
-pub(crate) struct ScalarDe<'de, E> {
-    value: Scalar<'de>,
+pub(crate) struct ScalarDe<'v, 'de, E> {
+    value: &'v Scalar<'de>,
     _error: PhantomData<E>,
 }
 
-impl<'de, E> ScalarDe<'de, E> {
-    pub(crate) fn new(value: Scalar<'de>) -> Self {
+impl<'v, 'de, E> ScalarDe<'v, 'de, E> {
+    pub(crate) fn new(value: &'v Scalar<'de>) -> Self {
         Self {
             value,
             _error: PhantomData,
@@ -92,15 +117,16 @@ impl<'de, E> ScalarDe<'de, E> {
     }
 }
 
-impl<'de, E: de::Error> ScalarDe<'de, E> {
+impl<'de, E: de::Error> ScalarDe<'_, 'de, E> {
     fn unexpected(&self) -> de::Unexpected<'_> {
-        match &self.value {
+        match self.value {
             Scalar::Null => de::Unexpected::Unit,
             Scalar::Bool(b) => de::Unexpected::Bool(*b),
             Scalar::I64(i) => de::Unexpected::Signed(*i),
             Scalar::U64(u) => de::Unexpected::Unsigned(*u),
             Scalar::F64(f) => de::Unexpected::Float(*f),
             Scalar::Str(s) => de::Unexpected::Str(s),
+            Scalar::Seq(_) => de::Unexpected::Seq,
         }
     }
 
@@ -121,7 +147,7 @@ impl<'de, E: de::Error> ScalarDe<'de, E> {
     fn string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
         match self.value {
             Scalar::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
-            Scalar::Str(Cow::Owned(s)) => visitor.visit_str(&s),
+            Scalar::Str(Cow::Owned(s)) => visitor.visit_str(s),
             _ => Err(self.invalid(&visitor)),
         }
     }
@@ -139,27 +165,68 @@ impl<'de, E: de::Error> ScalarDe<'de, E> {
         Err(E::custom("a typed map key: left to serde_json"))
     }
 
-    /// serde_json's `deserialize_seq`/`deserialize_map`/`deserialize_struct` of a scalar.
-    fn not_scalar<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+    /// serde_json's `deserialize_seq`: an array's elements, each again a [`ScalarDe`]. As in
+    /// serde_json, a visitor that leaves elements unread fails.
+    fn seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.value {
+            Scalar::Seq(items) => {
+                let mut rest = SeqDe {
+                    items: items.iter(),
+                    _error: PhantomData,
+                };
+                let out = visitor.visit_seq(&mut rest)?;
+                if rest.items.len() == 0 {
+                    Ok(out)
+                } else {
+                    Err(E::custom("trailing characters"))
+                }
+            }
+            _ => Err(self.invalid(&visitor)),
+        }
+    }
+
+    /// `deserialize_map`/`deserialize_struct`: never a map here. (serde_json reads a struct
+    /// from an array too; refusing it only sends the payload to the two-pass path.)
+    fn not_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
         Err(self.invalid(&visitor))
     }
 }
 
-/// serde_json's `UnitVariantAccess` over a string value.
-struct UnitVariant<'de, E>(ScalarDe<'de, E>);
+/// The elements of a [`Scalar::Seq`], as serde_json's `SeqAccess` hands them out (no size hint).
+struct SeqDe<'v, 'de, E> {
+    items: std::slice::Iter<'v, Scalar<'de>>,
+    _error: PhantomData<E>,
+}
 
-impl<'de, E: de::Error> de::EnumAccess<'de> for UnitVariant<'de, E> {
+impl<'de, E: de::Error> SeqAccess<'de> for &mut SeqDe<'_, 'de, E> {
+    type Error = E;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, E> {
+        match self.items.next() {
+            Some(v) => seed.deserialize(ScalarDe::new(v)).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// serde_json's `UnitVariantAccess` over a string value.
+struct UnitVariant<'v, 'de, E>(ScalarDe<'v, 'de, E>);
+
+impl<'v, 'de, E: de::Error> de::EnumAccess<'de> for UnitVariant<'v, 'de, E> {
     type Error = E;
     type Variant = Self;
 
     fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self), E> {
-        let value = self.0.value.clone();
+        let value = self.0.value;
         let variant = seed.deserialize(self.0)?;
         Ok((variant, Self(ScalarDe::new(value))))
     }
 }
 
-impl<'de, E: de::Error> de::VariantAccess<'de> for UnitVariant<'de, E> {
+impl<'de, E: de::Error> de::VariantAccess<'de> for UnitVariant<'_, 'de, E> {
     type Error = E;
 
     fn unit_variant(self) -> Result<(), E> {
@@ -196,11 +263,17 @@ impl<'de, E: de::Error> de::VariantAccess<'de> for UnitVariant<'de, E> {
 /// numeric and `bool` methods, which serde_json answers by parsing the key's raw text as a
 /// number or boolean, are refused (the two-pass path, plain serde_json, then decides), so a key
 /// type asking for a `u64` cannot accept `"+7"` or `"007"` here where serde_json refuses them.
-pub(crate) struct KeyDe<'de, E>(ScalarDe<'de, E>);
+pub(crate) struct KeyDe<'de, E> {
+    key: Scalar<'de>,
+    _error: PhantomData<E>,
+}
 
 impl<'de, E> KeyDe<'de, E> {
     pub(crate) fn new(key: Cow<'de, str>) -> Self {
-        Self(ScalarDe::new(Scalar::Str(key)))
+        Self {
+            key: Scalar::Str(key),
+            _error: PhantomData,
+        }
     }
 }
 
@@ -208,7 +281,7 @@ macro_rules! key_de {
     ($using:ident: $($method:ident ( $($ty:ty),* ))*) => {
         $(
             fn $method<V: Visitor<'de>>(self, $(_: $ty,)* visitor: V) -> Result<V::Value, E> {
-                self.0.$using(visitor)
+                ScalarDe::<E>::new(&self.key).$using(visitor)
             }
         )*
     };
@@ -236,15 +309,15 @@ impl<'de, E: de::Error> Deserializer<'de> for KeyDe<'de, E> {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, E> {
-        self.0.deserialize_enum(name, variants, visitor)
+        ScalarDe::<E>::new(&self.key).deserialize_enum(name, variants, visitor)
     }
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        self.0.deserialize_bytes(visitor)
+        ScalarDe::<E>::new(&self.key).deserialize_bytes(visitor)
     }
 
     fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        self.0.deserialize_bytes(visitor)
+        ScalarDe::<E>::new(&self.key).deserialize_bytes(visitor)
     }
 
     key_de! { refuse:
@@ -272,24 +345,25 @@ macro_rules! scalar_de {
     };
 }
 
-impl<'de, E: de::Error> Deserializer<'de> for ScalarDe<'de, E> {
+impl<'de, E: de::Error> Deserializer<'de> for ScalarDe<'_, 'de, E> {
     type Error = E;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
         match self.value {
             Scalar::Null => visitor.visit_unit(),
-            Scalar::Bool(b) => visitor.visit_bool(b),
-            Scalar::I64(i) => visitor.visit_i64(i),
-            Scalar::U64(u) => visitor.visit_u64(u),
-            Scalar::F64(f) => visitor.visit_f64(f),
+            Scalar::Bool(b) => visitor.visit_bool(*b),
+            Scalar::I64(i) => visitor.visit_i64(*i),
+            Scalar::U64(u) => visitor.visit_u64(*u),
+            Scalar::F64(f) => visitor.visit_f64(*f),
             Scalar::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
-            Scalar::Str(Cow::Owned(s)) => visitor.visit_str(&s),
+            Scalar::Str(Cow::Owned(s)) => visitor.visit_str(s),
+            Scalar::Seq(_) => self.seq(visitor),
         }
     }
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
         match self.value {
-            Scalar::Bool(b) => visitor.visit_bool(b),
+            Scalar::Bool(b) => visitor.visit_bool(*b),
             _ => Err(self.invalid(&visitor)),
         }
     }
@@ -298,8 +372,8 @@ impl<'de, E: de::Error> Deserializer<'de> for ScalarDe<'de, E> {
     // the digits is then a syntax error, and a `u64` overflow was read here as a float).
     fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
         match self.value {
-            Scalar::I64(i) => visitor.visit_i128(i.into()),
-            Scalar::U64(u) => visitor.visit_i128(u.into()),
+            Scalar::I64(i) => visitor.visit_i128((*i).into()),
+            Scalar::U64(u) => visitor.visit_i128((*u).into()),
             Scalar::F64(_) => Err(E::custom("not an integer")),
             _ => Err(self.invalid(&visitor)),
         }
@@ -307,7 +381,7 @@ impl<'de, E: de::Error> Deserializer<'de> for ScalarDe<'de, E> {
 
     fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
         match self.value {
-            Scalar::U64(u) => visitor.visit_u128(u.into()),
+            Scalar::U64(u) => visitor.visit_u128((*u).into()),
             Scalar::I64(_) | Scalar::F64(_) => Err(E::custom("not an unsigned integer")),
             _ => Err(self.invalid(&visitor)),
         }
@@ -369,8 +443,10 @@ impl<'de, E: de::Error> Deserializer<'de> for ScalarDe<'de, E> {
         deserialize_char() deserialize_str() deserialize_string() deserialize_identifier()
     }
     scalar_de! { unit: deserialize_unit() deserialize_unit_struct(&'static str) }
-    scalar_de! { not_scalar:
+    scalar_de! { seq:
         deserialize_seq() deserialize_tuple(usize) deserialize_tuple_struct(&'static str, usize)
+    }
+    scalar_de! { not_map:
         deserialize_map() deserialize_struct(&'static str, &'static [&'static str])
     }
 }

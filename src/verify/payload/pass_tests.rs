@@ -1,5 +1,6 @@
-//! Tests of the flat reader: equivalence with the serde_json pass over many claims types and
-//! claim-name settings, a clean subset that must take the flat path, and the string scanner.
+//! Tests of the fused pass: equivalence with the two passes (`serde_json::from_slice` for `C`,
+//! the registered-claims reader) over many claims types and claim-name settings, and a clean
+//! subset (and simplejwt's payloads) that must be read in one pass.
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -13,8 +14,7 @@ use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::flat::{parse, string_end};
-use super::{Fused, Path, parse_serde, parse_traced};
+use super::{Fused, parse};
 use crate::verify::claims::SimpleJwtClaims;
 use crate::verify::registered::{ClaimNames, parse_registered};
 
@@ -44,54 +44,40 @@ fn names_custom() -> ClaimNames {
     }
 }
 
-fn variant<C>(f: &Fused<'_, C>) -> &'static str {
-    match f {
-        Fused::Both(..) => "Both",
-        Fused::ClaimsOnly(_) => "ClaimsOnly",
-        Fused::Failed => "Failed",
-    }
+/// Which way the fused pass went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Path {
+    /// One pass: `C` and the registered claims.
+    One,
+    /// `C` only, or a failure: the verifier runs the two-pass path.
+    Fallback,
 }
 
-/// `fused::parse` (flat reader first) and the serde_json pass alone give the same outcome;
-/// when the flat reader decided it, `C` is also what `serde_json::from_slice` gives and the
-/// registered claims what the two-pass reader gives. Returns which path ran.
+/// Whatever the fused pass returns agrees with the two passes: `C` is what
+/// `serde_json::from_slice` gives and the registered claims what the registered-claims reader
+/// gives. Returns which way it went.
 fn same<C: DeserializeOwned + PartialEq + Debug>(
     payload: &[u8],
     names: &ClaimNames,
 ) -> Result<Path, TestCaseError> {
-    let (fast, path) = parse_traced::<C>(payload, names);
-    let slow = match std::str::from_utf8(payload) {
-        Ok(text) => parse_serde::<C>(text, names),
-        Err(_) => Fused::Failed,
-    };
+    let fused = parse::<C>(payload, names);
     let shown = String::from_utf8_lossy(payload);
-    match (&fast, &slow) {
-        (Fused::Both(a, ra), Fused::Both(b, rb)) => {
-            prop_assert_eq!(a, b, "{}", shown);
-            prop_assert_eq!(format!("{ra:?}"), format!("{rb:?}"), "{}", shown);
+    let direct = serde_json::from_slice::<C>(payload).ok();
+    match &fused {
+        Fused::Both(c, reg) => {
+            prop_assert_eq!(Some(c), direct.as_ref(), "{}", shown);
+            match parse_registered(payload, names) {
+                Ok(two) => prop_assert_eq!(format!("{reg:?}"), format!("{two:?}"), "{}", shown),
+                Err(kind) => prop_assert!(false, "two-pass {kind:?} for {}", shown),
+            }
+            Ok(Path::One)
         }
-        (Fused::ClaimsOnly(a), Fused::ClaimsOnly(b)) => prop_assert_eq!(a, b, "{}", shown),
-        (Fused::Failed, Fused::Failed) => {}
-        (a, b) => prop_assert!(
-            false,
-            "{} (flat first) vs {} (serde_json) for {}",
-            variant(a),
-            variant(b),
-            shown
-        ),
-    }
-    if path == Path::Flat {
-        let Fused::Both(c, reg) = &fast else {
-            return Err(TestCaseError::fail("the flat path gave less than Both"));
-        };
-        let direct = serde_json::from_slice::<C>(payload).ok();
-        prop_assert_eq!(Some(c), direct.as_ref(), "{}", shown);
-        match parse_registered(payload, names) {
-            Ok(two) => prop_assert_eq!(format!("{reg:?}"), format!("{two:?}"), "{}", shown),
-            Err(kind) => prop_assert!(false, "two-pass {kind:?} for {}", shown),
+        Fused::ClaimsOnly(c) => {
+            prop_assert_eq!(Some(c), direct.as_ref(), "{}", shown);
+            Ok(Path::Fallback)
         }
+        Fused::Failed => Ok(Path::Fallback),
     }
-    Ok(path)
 }
 
 #[derive(Debug, PartialEq, Deserialize)]
@@ -324,10 +310,10 @@ fn object() -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
-/// Random, mostly-flat objects with every kind of value and defect: both readers agree on
-/// every claims type, and the flat reader does run on a fair share of them.
+/// Random, mostly-flat objects with every kind of value and defect: the fused pass agrees with
+/// the two passes on every claims type, and reads a fair share of them in one pass.
 #[test]
-fn flat_reader_agrees_with_serde_json() {
+fn fused_pass_agrees_with_serde_json() {
     let cases = 3000;
     let mut runner = TestRunner::new(Config {
         cases,
@@ -337,7 +323,7 @@ fn flat_reader_agrees_with_serde_json() {
     let flat = Cell::new(0u32);
     let result = runner.run(&object(), |payload| {
         let paths = all_same(&payload)?;
-        if paths.contains(&Path::Flat) {
+        if paths.contains(&Path::One) {
             flat.set(flat.get() + 1);
         }
         Ok(())
@@ -345,12 +331,8 @@ fn flat_reader_agrees_with_serde_json() {
     if let Err(e) = result {
         panic!("{e}");
     }
-    // About one in ten of these objects is flat and well-typed for some claims type.
-    assert!(
-        flat.get() > cases / 20,
-        "flat path ran {} times",
-        flat.get()
-    );
+    // About one in ten of these objects is well-typed for some claims type.
+    assert!(flat.get() > cases / 20, "one pass {} times", flat.get());
 }
 
 /// A registered claim with a value of the right type for it.
@@ -429,48 +411,15 @@ fn clean_object() -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
-/// The byte-at-a-time definition `string_end` must match.
-fn string_end_naive(b: &[u8], i: usize) -> Option<usize> {
-    let rest = b.get(i..)?;
-    let j = rest
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-    (rest[j] == b'"').then_some(i + j)
-}
-
-proptest! {
-    #![proptest_config(Config { cases: 4000, failure_persistence: None, ..Config::default() })]
-
-    /// The eight-bytes-at-a-time scan finds what a byte loop finds, at every offset, with
-    /// quotes, backslashes, control and high bytes anywhere.
-    #[test]
-    fn string_end_matches_a_byte_loop(
-        bytes in prop::collection::vec(
-            prop_oneof![
-                4 => 0x20u8..0x7f,
-                1 => Just(b'"'),
-                1 => Just(b'\\'),
-                1 => 0u8..0x20,
-                1 => 0x7fu8..=0xff,
-                1 => select(vec![0x21u8, 0x23, 0x5b, 0x5d, 0x1f, 0x20, 0xa2, 0xdc]),
-            ],
-            0..40,
-        ),
-        start in 0usize..42,
-    ) {
-        prop_assert_eq!(string_end(&bytes, start), string_end_naive(&bytes, start));
-    }
-}
-
 proptest! {
     #![proptest_config(Config { cases: 1000, failure_persistence: None, ..Config::default() })]
 
-    /// Every object in the subset is read by the flat reader, with the same result.
+    /// Every object in the subset is read in one pass, with the same result.
     #[test]
-    fn flat_reader_takes_every_clean_object(payload in clean_object()) {
+    fn fused_pass_takes_every_clean_object(payload in clean_object()) {
         let names = names_default();
-        prop_assert_eq!(same::<Value>(&payload, &names)?, Path::Flat);
-        prop_assert_eq!(same::<HashMap<String, Value>>(&payload, &names)?, Path::Flat);
+        prop_assert_eq!(same::<Value>(&payload, &names)?, Path::One);
+        prop_assert_eq!(same::<HashMap<String, Value>>(&payload, &names)?, Path::One);
         all_same(&payload)?;
     }
 }
@@ -484,13 +433,12 @@ struct Access {
     user_id: String,
 }
 
-/// The payloads the verifier sees most run through the flat reader.
+/// The payloads the verifier sees most are read in one pass.
 #[test]
-fn simplejwt_payloads_take_the_flat_path() {
+fn simplejwt_payloads_take_one_pass() {
     let names = names_default();
     let p = br#"{"token_type":"access","exp":1795655719,"iat":1795655419,"jti":"fac5344d01d34db3b5575d65f5ee8c0f","user_id":"1"}"#;
-    let (f, path) = parse_traced::<SimpleJwtClaims>(p, &names);
-    assert_eq!(path, Path::Flat);
+    let f = parse::<SimpleJwtClaims>(p, &names);
     let Fused::Both(c, reg) = f else {
         panic!("not Both");
     };
@@ -506,27 +454,28 @@ fn simplejwt_payloads_take_the_flat_path() {
         matches!(reg.jti, Some(Cow::Borrowed(_))),
         "strings borrow from the payload"
     );
-    assert_eq!(same::<Access>(p, &names).ok(), Some(Path::Flat));
-    assert_eq!(same::<Value>(p, &names).ok(), Some(Path::Flat));
+    assert_eq!(same::<Access>(p, &names).ok(), Some(Path::One));
+    assert_eq!(same::<Value>(p, &names).ok(), Some(Path::One));
     // Older simplejwt: an integer user id, whitespace, extra claims.
     let old = b" {\n \"token_type\" : \"refresh\", \"exp\":1, \"iat\":0, \"jti\":\"x\", \"user_id\":42, \"role\":\"admin\", \"staff\":true, \"team\":null}\r\n";
-    assert_eq!(same::<SimpleJwtClaims>(old, &names).ok(), Some(Path::Flat));
+    assert_eq!(same::<SimpleJwtClaims>(old, &names).ok(), Some(Path::One));
     // Claims types that buffer the object first (tagged and untagged enums) read it here too.
     let tagged = br#"{"user_id":"1","exp":5,"token_type":"access"}"#;
-    assert_eq!(same::<Tagged>(tagged, &names).ok(), Some(Path::Flat));
-    assert_eq!(same::<Either>(tagged, &names).ok(), Some(Path::Flat));
-    // Escapes, floats and nested values are the serde_json pass's.
+    assert_eq!(same::<Tagged>(tagged, &names).ok(), Some(Path::One));
+    assert_eq!(same::<Either>(tagged, &names).ok(), Some(Path::One));
+    // Escapes, floats and nested values too.
     for p in [
         &br#"{"token_type":"access","exp":1.5,"iat":0,"jti":"x","user_id":"1"}"#[..],
         br#"{"token_type":"acc\u0065ss","exp":1,"iat":0,"jti":"x","user_id":"1"}"#,
         br#"{"token_type":"access","exp":1,"iat":0,"jti":"x","user_id":"1","r":[1]}"#,
     ] {
-        assert_eq!(same::<SimpleJwtClaims>(p, &names).ok(), Some(Path::Serde));
+        assert_eq!(same::<SimpleJwtClaims>(p, &names).ok(), Some(Path::One));
     }
 }
 
+/// Defects and edge cases: whatever the fused pass returns agrees with the two passes.
 #[test]
-fn steps_aside_from_every_defect() {
+fn defects_agree_with_the_two_passes() {
     for p in [
         "",
         " ",
@@ -554,29 +503,36 @@ fn steps_aside_from_every_defect() {
         r#"{"exp":"1"}"#,
         r#"{"sub":1}"#,
         "\u{feff}{}",
-    ] {
-        assert!(
-            flat_parse::<Value>(p).is_none(),
-            "the flat reader took {p:?}"
-        );
-        all_same(p.as_bytes()).expect(p);
-    }
-    for p in [
         "{}",
         " \t\r\n{ } \n",
         r#"{"a":18446744073709551615}"#,
         r#"{"a":0,"b":""}"#,
+        r#"{"aud":["a","b"],"exp":1}"#,
+        r#"{"aud":["a","a"],"aud":"b"}"#,
     ] {
-        assert!(flat_parse::<Value>(p).is_some(), "{p:?}");
         all_same(p.as_bytes()).expect(p);
     }
-    // `C` that is not read as a map, or not to its end: the serde_json pass decides.
-    assert!(flat_parse::<Option<Value>>("{}").is_none());
-    assert!(flat_parse::<FirstEntry>(r#"{"a":1,"b":2}"#).is_none());
-    assert!(flat_parse::<FirstEntry>(r#"{"a":1}"#).is_none());
-    assert!(flat_parse::<FirstEntry>("{}").is_some());
-}
-
-fn flat_parse<C: DeserializeOwned>(p: &str) -> Option<C> {
-    parse::<C>(p, &names_default()).map(|(c, _)| c)
+    // Duplicate registered claims never take the one pass (the two-pass path rejects them).
+    let names = names_default();
+    for p in [r#"{"exp":1,"exp":1}"#, r#"{"aud":["a"],"aud":["a"]}"#] {
+        assert_eq!(
+            same::<Value>(p.as_bytes(), &names).ok(),
+            Some(Path::Fallback),
+            "{p}"
+        );
+    }
+    // `C` that is not read as a map, or not to its end: the two-pass path decides.
+    assert_eq!(
+        same::<Option<Value>>(b"{}", &names).ok(),
+        Some(Path::Fallback)
+    );
+    assert_eq!(
+        same::<FirstEntry>(br#"{"a":1,"b":2}"#, &names).ok(),
+        Some(Path::Fallback)
+    );
+    assert_eq!(
+        same::<FirstEntry>(br#"{"a":1}"#, &names).ok(),
+        Some(Path::Fallback)
+    );
+    assert_eq!(same::<FirstEntry>(b"{}", &names).ok(), Some(Path::One));
 }
