@@ -139,9 +139,11 @@ pub use crate::layer::{
     ResponseBody, TokenCache, WithCheck, json_body,
 };
 pub use crate::verify::{
-    Algorithm, Clock, Key, Keys, RevocationCheck, SimpleJwtClaims, TokenType, UserId, Verified,
-    Verifier,
+    Algorithm, Clock, Key, KeySource, Keys, RevocationCheck, SimpleJwtClaims, TokenType, UserId,
+    Verified, Verifier,
 };
+#[cfg(feature = "remote-keys")]
+pub use crate::verify::{RemoteKeys, RemoteKeysBuilder, RemoteKeysError};
 
 #[cfg(feature = "token")]
 pub use crate::token::{

@@ -8,6 +8,7 @@ use super::clock::Clock;
 use super::keys::Keys;
 use super::registered::{Audience, ClaimNames, Registered};
 use super::revocation::Revocation;
+use super::source::KeySource;
 use crate::error::AuthErrorKind;
 use crate::verify::claims::TokenType;
 
@@ -18,6 +19,11 @@ pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 #[derive(Clone, Debug)]
 pub(crate) struct Policy {
     pub(crate) keys: Keys,
+    /// A remote source whose current ring is used instead of `keys`.
+    #[cfg(feature = "remote-keys")]
+    pub(crate) remote: Option<super::remote::RemoteKeys>,
+    /// RFC 9068 §4: the header's `typ` must be `at+jwt` (or `application/at+jwt`).
+    pub(crate) require_at_jwt: bool,
     /// `None`: any token type (or none) is accepted.
     pub(crate) types: Option<Arc<[TokenType]>>,
     pub(crate) names: ClaimNames,
@@ -33,9 +39,12 @@ pub(crate) struct Policy {
 
 impl Policy {
     /// simplejwt's policy (see [`Verifier::simplejwt`](super::Verifier::simplejwt)).
-    pub(crate) fn simplejwt(keys: Keys) -> Self {
+    pub(crate) fn simplejwt(source: KeySource) -> Self {
         Self {
-            keys,
+            keys: source.keys,
+            #[cfg(feature = "remote-keys")]
+            remote: source.remote,
+            require_at_jwt: false,
             types: Some(Arc::from([TokenType::ACCESS])),
             names: ClaimNames::default(),
             leeway: 0,
@@ -52,7 +61,7 @@ impl Policy {
     /// The generic RFC 7519 policy (see [`Verifier::jwt`](super::Verifier::jwt)): simplejwt's
     /// checks minus its layout (no token type, no `jti`, no user id required; `sub` read as the
     /// user id when present).
-    pub(crate) fn jwt(keys: Keys) -> Self {
+    pub(crate) fn jwt(keys: KeySource) -> Self {
         Self {
             types: None,
             names: ClaimNames {
@@ -68,7 +77,7 @@ impl Policy {
     /// The OAuth 2.0 access-token policy (see
     /// [`Verifier::access_token`](super::Verifier::access_token)): [`Policy::jwt`] with `iss`,
     /// `aud` and `sub` required.
-    pub(crate) fn access_token(keys: Keys, issuer: String, audience: String) -> Self {
+    pub(crate) fn access_token(keys: KeySource, issuer: String, audience: String) -> Self {
         Self {
             issuer: Some(vec![issuer]),
             audience: Some(vec![audience]),
