@@ -8,3 +8,5 @@ mod support;
 
 mod provider;
 mod remote;
+#[cfg(feature = "axum")]
+mod scope;
