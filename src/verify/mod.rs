@@ -46,6 +46,7 @@ mod header;
 pub(crate) mod keys;
 mod payload;
 mod policy;
+mod publish;
 pub(crate) mod registered;
 #[cfg(feature = "remote-keys")]
 pub(crate) mod remote;

@@ -7,6 +7,7 @@
 mod support;
 
 mod provider;
+mod publish;
 mod remote;
 #[cfg(feature = "axum")]
 mod scope;
