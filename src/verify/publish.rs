@@ -21,6 +21,7 @@ use jsonwebtoken::DecodingKeyKind;
 use serde_json::{Map, Value, json};
 
 use super::keys::{Algorithm, Key, Keys, Material};
+use crate::error::ConfigError;
 
 /// One DER element: `(tag, contents, rest)`.
 fn der(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
@@ -63,7 +64,117 @@ fn rsa_components(pkcs1: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     Some((strip(n), strip(e)))
 }
 
+/// The DER bytes of a one-block PEM.
+#[cfg(feature = "aws-lc-rs")]
+fn pem_der(pem: &str) -> Option<(String, Vec<u8>)> {
+    let mut label = None;
+    let mut body = String::new();
+    for line in pem.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("-----BEGIN ") {
+            label = Some(rest.trim_end_matches('-').to_owned());
+        } else if line.starts_with("-----END ") {
+            break;
+        } else if label.is_some() {
+            body.push_str(line);
+        }
+    }
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .ok()?;
+    Some((label?, der))
+}
+
 impl Key {
+    /// A signing key from its private key alone (PEM: PKCS#8 `PRIVATE KEY` for every type, or
+    /// PKCS#1 `RSA PRIVATE KEY`); the public key is derived from it. For `RS*`/`PS*`, `ES256`,
+    /// `ES384` and `EdDSA`. Needs the `aws-lc-rs` backend.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, Key};
+    ///
+    /// # let pem = include_str!("../../benches/fixtures/ed25519_private.pem");
+    /// let key = Key::from_private_pem(Algorithm::EdDSA, pem)?;
+    /// assert!(key.can_sign());
+    /// # Ok::<(), tower_jwt_auth::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidKey`] if the PEM is not a private key of the algorithm's type (or
+    /// its RSA modulus is under 2048 bits); [`ConfigError::UnsupportedAlgorithm`] for HMAC or
+    /// without the `aws-lc-rs` backend.
+    pub fn from_private_pem(alg: Algorithm, pem: impl AsRef<str>) -> Result<Self, ConfigError> {
+        #[cfg(feature = "aws-lc-rs")]
+        {
+            use aws_lc_rs::signature::{self as sig, KeyPair as _};
+            let pem = pem.as_ref();
+            let bad = || ConfigError::InvalidKey("not a private key of this algorithm".into());
+            let (label, der) = pem_der(pem).ok_or_else(bad)?;
+            let key = match alg {
+                Algorithm::RS256
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512 => {
+                    let pair = if label == "RSA PRIVATE KEY" {
+                        sig::RsaKeyPair::from_der(&der)
+                    } else {
+                        sig::RsaKeyPair::from_pkcs8(&der)
+                    }
+                    .map_err(|_| bad())?;
+                    Self::rsa_der(alg, pair.public_key().as_ref())?
+                }
+                Algorithm::ES256 | Algorithm::ES384 => {
+                    let curve = if alg == Algorithm::ES256 {
+                        &sig::ECDSA_P256_SHA256_FIXED_SIGNING
+                    } else {
+                        &sig::ECDSA_P384_SHA384_FIXED_SIGNING
+                    };
+                    let pair = sig::EcdsaKeyPair::from_private_key_der(curve, &der)
+                        .or_else(|_| sig::EcdsaKeyPair::from_pkcs8(curve, &der))
+                        .map_err(|_| bad())?;
+                    Self::ec_der(alg, pair.public_key().as_ref())?
+                }
+                Algorithm::EdDSA => {
+                    let pair =
+                        sig::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der).map_err(|_| bad())?;
+                    Self::ed_der(pair.public_key().as_ref())?
+                }
+                other => {
+                    return Err(ConfigError::UnsupportedAlgorithm(format!(
+                        "{other:?} has no private key PEM (use Key::hmac)"
+                    )));
+                }
+            };
+            key.with_private_pem(pem)
+        }
+        #[cfg(not(feature = "aws-lc-rs"))]
+        {
+            let _ = (alg, pem);
+            Err(ConfigError::UnsupportedAlgorithm(
+                "Key::from_private_pem needs the aws-lc-rs backend; use a public key constructor and with_private_pem".into(),
+            ))
+        }
+    }
+
+    /// The RFC 7638 JWK thumbprint (SHA-256, base64url) of the public key: a stable `kid`.
+    /// `None` for an HMAC key.
+    pub fn thumbprint(&self) -> Option<String> {
+        use sha2::Digest as _;
+        let jwk = self.public_jwk()?;
+        let members: &[&str] = match jwk["kty"].as_str()? {
+            "RSA" => &["e", "kty", "n"],
+            "EC" => &["crv", "kty", "x", "y"],
+            _ => &["crv", "kty", "x"],
+        };
+        let canonical: Map<String, Value> = members
+            .iter()
+            .map(|m| ((*m).to_owned(), jwk[*m].clone()))
+            .collect();
+        let bytes = serde_json::to_vec(&canonical).ok()?;
+        Some(URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&bytes)))
+    }
+
     /// The public JWK of this key (`kty`, `alg`, `use: sig`, its `kid` if any, and the public
     /// parameters), or `None` for an HMAC key: a symmetric secret is never published.
     pub fn public_jwk(&self) -> Option<Value> {
