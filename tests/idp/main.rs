@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod example;
 mod provider;
 mod publish;
 mod remote;
