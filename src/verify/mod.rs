@@ -43,6 +43,7 @@
 pub(crate) mod claims;
 mod clock;
 mod header;
+mod issuers;
 pub(crate) mod keys;
 mod payload;
 mod policy;
@@ -292,6 +293,58 @@ impl Verifier {
         }
     }
 
+    /// Several issuers in one verifier (multi-tenant): the token's `iss` selects the verifier
+    /// (keys and policy) of that issuer, which verifies the whole token. `iss` is read from the
+    /// payload before the signature is checked, only to choose; a token without `iss`, or of
+    /// another issuer, is refused (`InvalidIssuer`).
+    ///
+    /// The returned verifier's own settings apply before the choice (the length cap) and on
+    /// [`TokenCache`](crate::TokenCache) hits (clock and leeway; a cached token counts as
+    /// revoked if any issuer's [`RevocationCheck`] says so).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Keys, Verifier};
+    ///
+    /// let a = Keys::hs256(b"tenant-a-secret-of-at-least-32-bytes!!")?;
+    /// let b = Keys::hs256(b"tenant-b-secret-of-at-least-32-bytes!!")?;
+    /// let verifier = Verifier::issuers([
+    ///     ("https://a.example.com", Verifier::access_token(a.clone(), "https://a.example.com", "api")),
+    ///     ("https://b.example.com", Verifier::access_token(b, "https://b.example.com", "api")),
+    /// ])?;
+    /// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    /// let token = a.encode(&serde_json::json!({
+    ///     "iss": "https://a.example.com", "aud": "api", "sub": "alice", "exp": now + 60,
+    /// }))?;
+    /// assert!(verifier.verify::<serde_json::Value>(&token).is_ok());
+    /// # Ok::<(), tower_jwt_auth::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for an empty list or an issuer named twice.
+    pub fn issuers<I, S>(verifiers: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (S, Verifier)>,
+        S: Into<String>,
+    {
+        let list: Vec<(Box<str>, Verifier)> = verifiers
+            .into_iter()
+            .map(|(i, v)| (i.into().into_boxed_str(), v))
+            .collect();
+        let Some((_, first)) = list.first() else {
+            return Err(ConfigError::Invalid("no issuers".into()));
+        };
+        for (i, (iss, _)) in list.iter().enumerate() {
+            if list[..i].iter().any(|(o, _)| o == iss) {
+                return Err(ConfigError::Invalid(format!("issuer {iss:?} named twice")));
+            }
+        }
+        let mut policy = Policy::jwt(first.keys().clone().into());
+        policy.by_issuer = Some(issuers::ByIssuer(list.into_boxed_slice()));
+        Ok(Self {
+            inner: Arc::new(policy),
+        })
+    }
+
     fn edit(mut self, f: impl FnOnce(&mut Policy)) -> Self {
         f(Arc::make_mut(&mut self.inner));
         self
@@ -322,6 +375,12 @@ impl Verifier {
     /// re-verifies entries of another generation.
     #[inline]
     pub(crate) fn key_generation(&self) -> u64 {
+        if let Some(by) = &self.inner.by_issuer {
+            return by
+                .0
+                .iter()
+                .fold(0u64, |g, (_, v)| g.wrapping_add(v.key_generation()));
+        }
         #[cfg(feature = "remote-keys")]
         if let Some(r) = &self.inner.remote {
             return r.generation();
@@ -512,6 +571,11 @@ impl Verifier {
         // 1. Bounded cost before anything else (RFC 8725 §3.x, CVE-2025-30204).
         if token.len() > p.max_len {
             return Err(fail(AuthErrorKind::TooLong));
+        }
+
+        // Several issuers: `iss` picks the verifier that does everything else.
+        if let Some(by) = &p.by_issuer {
+            return by.pick(token).map_err(fail)?.verify_with(token, meta);
         }
 
         // 2. Exactly three segments; no allocation.

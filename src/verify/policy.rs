@@ -24,6 +24,8 @@ pub(crate) struct Policy {
     pub(crate) remote: Option<super::remote::RemoteKeys>,
     /// RFC 9068 §4: the header's `typ` must be `at+jwt` (or `application/at+jwt`).
     pub(crate) require_at_jwt: bool,
+    /// Several issuers: the token's `iss` picks the verifier that verifies it.
+    pub(crate) by_issuer: Option<super::issuers::ByIssuer>,
     /// `None`: any token type (or none) is accepted.
     pub(crate) types: Option<Arc<[TokenType]>>,
     pub(crate) names: ClaimNames,
@@ -45,6 +47,7 @@ impl Policy {
             #[cfg(feature = "remote-keys")]
             remote: source.remote,
             require_at_jwt: false,
+            by_issuer: None,
             types: Some(Arc::from([TokenType::ACCESS])),
             names: ClaimNames::default(),
             leeway: 0,
@@ -163,6 +166,13 @@ impl Policy {
     /// Whether the configured revocation check says `jti` is revoked (`false` without one).
     #[inline]
     pub(crate) fn is_revoked(&self, jti: &str) -> bool {
+        // Several issuers: revoked if any of their checks says so (the cache's re-check does not
+        // know which issuer a cached token came from).
+        if let Some(by) = &self.by_issuer
+            && by.0.iter().any(|(_, v)| v.is_revoked(jti))
+        {
+            return true;
+        }
         self.revocation
             .as_ref()
             .is_some_and(|r| r.0.is_revoked(jti))

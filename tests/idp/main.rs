@@ -7,6 +7,7 @@
 mod support;
 
 mod example;
+mod issuers;
 mod provider;
 mod publish;
 mod remote;

@@ -13,7 +13,7 @@ use tower_jwt_auth::{AuthErrorKind, JwtAuthLayer, RemoteKeys, Verifier};
 
 use crate::support::send;
 
-const AUDIENCE: &str = "https://api.example.test";
+pub(crate) const AUDIENCE: &str = "https://api.example.test";
 const CLIENT: (&str, &str) = ("resource-test", "resource-test-secret-resource-test-secret");
 
 /// A provider process on 127.0.0.1 (an ephemeral port). It exits when its stdin closes, that is
@@ -68,7 +68,7 @@ impl Drop for Provider {
 }
 
 /// The provider shared by the tests that do not change it.
-fn shared() -> &'static str {
+pub(crate) fn shared() -> &'static str {
     static P: OnceLock<(String, u32)> = OnceLock::new();
     let (issuer, _pid) = P.get_or_init(|| {
         let p = Provider::start();
@@ -101,7 +101,7 @@ async fn post(url: &str, basic: Option<(&str, &str)>, form: &str) -> (StatusCode
 }
 
 /// A JWT access token from the provider for `resource` (`…/rs256`, `…/es256`, `…/eddsa`).
-async fn token(issuer: &str, alg: &str, scope: &str) -> String {
+pub(crate) async fn token(issuer: &str, alg: &str, scope: &str) -> String {
     let form = format!("grant_type=client_credentials&scope={scope}&resource={AUDIENCE}/{alg}");
     let (status, body) = post(&format!("{issuer}/token"), Some(CLIENT), &form).await;
     assert_eq!(status, StatusCode::OK, "{body}");
