@@ -136,12 +136,14 @@ pub use crate::error::{AuthError, AuthErrorKind, ConfigError};
 pub use crate::layer::bearer::bearer_token;
 pub use crate::layer::{
     Anonymous, AuthCheck, AuthErrorResponder, DefaultResponder, JwtAuth, JwtAuthLayer, NoCheck,
-    ResponseBody, TokenCache, WithCheck, json_body,
+    RequireScope, ResponseBody, TokenCache, WithCheck, json_body,
 };
 pub use crate::verify::{
-    Algorithm, Clock, Key, Keys, RevocationCheck, SimpleJwtClaims, TokenType, UserId, Verified,
-    Verifier,
+    Algorithm, Clock, Key, KeySource, Keys, RevocationCheck, SimpleJwtClaims, TokenType, UserId,
+    Verified, Verifier,
 };
+#[cfg(feature = "remote-keys")]
+pub use crate::verify::{RemoteKeys, RemoteKeysBuilder, RemoteKeysError};
 
 #[cfg(feature = "token")]
 pub use crate::token::{

@@ -12,7 +12,7 @@ use tower_jwt_auth::store::{
     StoreError, UserStore,
 };
 use tower_jwt_auth::token::{ClientAddrSource, Issuer, TokenEndpoints, TokenSettings};
-use tower_jwt_auth::{Keys, Verifier};
+use tower_jwt_auth::{Algorithm, Key, Keys, Verifier};
 
 use crate::routes::{AppState, DEFAULT_BODY_LIMIT, DEFAULT_REQUEST_TIMEOUT, app};
 use crate::storage::{self, ScheduleStore, SecretSource};
@@ -67,6 +67,17 @@ pub(crate) struct ServeArgs {
     /// behaviour instead: only the reused token is refused. Not recommended.
     #[arg(long)]
     pub(crate) no_revoke_family_on_reuse: bool,
+    /// Sign with an asymmetric key instead of the HS256 secret, and publish its public key at
+    /// `/.well-known/jwks.json` with a discovery document, so other services verify the tokens.
+    #[arg(long, value_name = "ALG", value_parser = ["RS256", "ES256", "EdDSA"], requires = "signing_key")]
+    pub(crate) algorithm: Option<String>,
+    /// The private key (PEM) that signs with `--algorithm`; its RFC 7638 thumbprint is its kid.
+    #[arg(long, value_name = "FILE", requires = "algorithm")]
+    pub(crate) signing_key: Option<PathBuf>,
+    /// A previous key (PEM, public or private) of `--algorithm`, kept for verification and
+    /// published until its tokens expire (key rotation). Repeatable.
+    #[arg(long, value_name = "FILE", requires = "algorithm")]
+    pub(crate) verify_key: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,7 +171,10 @@ fn serve(args: ServeArgs) -> Result<(), BoxError> {
                 let schedules = ScheduleStore::open(&storage::schedules_path(&dir))?;
                 let users = open_users(&dir)?;
                 let revocations = open_revocations(&dir)?;
-                let keys = signing_keys(Some(&dir))?;
+                let keys = match asymmetric_keys(&args)? {
+                    Some(keys) => keys,
+                    None => signing_keys(Some(&dir))?,
+                };
                 let count = users.list().await?.len();
                 let mut intro = format!("data directory: {} ({count} users)\n", dir.display());
                 if count == 0 {
@@ -173,7 +187,10 @@ fn serve(args: ServeArgs) -> Result<(), BoxError> {
                 run(args, keys, users, revocations, schedules, intro).await
             }
             None => {
-                let keys = signing_keys(None)?;
+                let keys = match asymmetric_keys(&args)? {
+                    Some(keys) => keys,
+                    None => signing_keys(None)?,
+                };
                 let (users, demo) = demo_users().await?;
                 let revocations = MemoryRevocationStore::new();
                 let schedules = ScheduleStore::memory();
@@ -182,6 +199,44 @@ fn serve(args: ServeArgs) -> Result<(), BoxError> {
             }
         }
     })
+}
+
+/// `--algorithm` with `--signing-key` (and `--verify-key`s): the signing key first, each with
+/// its RFC 7638 thumbprint as kid; `None` without `--algorithm`.
+fn asymmetric_keys(args: &ServeArgs) -> Result<Option<Keys>, BoxError> {
+    let (Some(alg), Some(signing)) = (&args.algorithm, &args.signing_key) else {
+        return Ok(None);
+    };
+    let alg: Algorithm = alg
+        .parse()
+        .map_err(|_| format!("unknown algorithm {alg}"))?;
+    let load = |path: &Path, private: bool| -> Result<Key, BoxError> {
+        let pem = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let key = if private || pem.contains("PRIVATE KEY") {
+            Key::from_private_pem(alg, &pem)
+        } else {
+            match alg {
+                Algorithm::EdDSA => Key::ed_pem(&pem),
+                Algorithm::ES256 => Key::ec_pem(alg, &pem),
+                _ => Key::rsa_pem(alg, &pem),
+            }
+        }
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+        let kid = key.thumbprint().ok_or("not an asymmetric key")?;
+        Ok(key.with_kid(kid))
+    };
+    let mut keys = vec![load(signing, true)?];
+    for path in &args.verify_key {
+        keys.push(load(path, false)?);
+    }
+    tracing::info!(
+        algorithm = ?alg,
+        kid = keys[0].kid(),
+        verify_only = keys.len() - 1,
+        "signing key: asymmetric, published at /.well-known/jwks.json"
+    );
+    Ok(Some(Keys::from_keys(keys)?))
 }
 
 /// The HS256 keys: `JWT_SECRET`, else `DIR/jwt_secret` (created once), else random (with a
@@ -226,9 +281,19 @@ async fn run<U: UserStore, R: RevocationStore>(
     schedules: ScheduleStore,
     intro: Intro,
 ) -> Result<(), BoxError> {
-    let issuer = Issuer::new(keys.clone())?
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let addr = listener.local_addr()?;
+    // An asymmetric key is published: tokens name this server as their issuer.
+    let published = args.algorithm.is_some();
+    let base = format!("http://{addr}");
+    let mut issuer = Issuer::new(keys.clone())?
         .access_token_lifetime(Duration::from_secs(args.access_lifetime))?
         .refresh_token_lifetime(Duration::from_secs(args.refresh_lifetime))?;
+    if published {
+        issuer = issuer.issuer(base.clone());
+    }
     let mut settings = TokenSettings::default();
     settings.rotate_refresh_tokens = args.rotate_refresh_tokens;
     settings.blacklist_after_rotation = args.blacklist_after_rotation;
@@ -238,21 +303,21 @@ async fn run<U: UserStore, R: RevocationStore>(
     let tokens = TokenEndpoints::new(issuer, users.clone(), revocations, settings)?;
     let state = AppState {
         tokens,
-        verifier: Verifier::new(keys),
+        verifier: Verifier::new(keys.clone()),
         users,
         schedules,
         body_limit: DEFAULT_BODY_LIMIT,
         request_timeout: DEFAULT_REQUEST_TIMEOUT,
     };
 
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
-    let addr = listener.local_addr()?;
     print_banner(addr, &intro);
     tracing::info!(%addr, "listening");
 
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let mut router = app(state);
+    if published {
+        router = router.merge(crate::routes::publish_routes(&keys, &base));
+    }
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

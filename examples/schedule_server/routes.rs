@@ -6,6 +6,7 @@
 //! | `/api/token/`, `/api/token/refresh/`, `/api/token/verify/`, `/api/token/blacklist/` | none | `POST`, `OPTIONS` (the crate's token services, mounted as they are) |
 //! | `/api/weekly_schedule/` | `JwtAuthLayer` + user check | `GET`, `POST`, `DELETE`, `HEAD`, `OPTIONS`; others 405 |
 //! | `/healthz` | none | `GET`, `HEAD` |
+//! | `/.well-known/jwks.json`, `/.well-known/openid-configuration` | none | `GET`: only with `serve --algorithm … --signing-key FILE` ([`publish_routes`]) |
 //! | `/`, `/static/app.js`, `/static/app.css`, `/static/icon.svg` | none | `GET`, `HEAD`: the page (`web/`, embedded in the binary) |
 //! | `/api/schema/` | none | `GET`, `HEAD`: the OpenAPI 3.1 description (`openapi.json`) |
 //! | the same paths without the trailing slash | | 301 to the slash form (Django's `APPEND_SLASH`) |
@@ -117,6 +118,45 @@ pub(crate) fn app<U: UserStore, R: RevocationStore>(state: AppState<U, R>) -> Ro
             .with_state(state.schedules.clone()),
         &state,
     )
+}
+
+/// With an asymmetric signing key: its public keys at `/.well-known/jwks.json` and a minimal
+/// OpenID Connect discovery document naming them, so other services verify this server's tokens
+/// with `RemoteKeys::discover(base)`.
+pub(crate) fn publish_routes(keys: &tower_jwt_auth::Keys, base: &str) -> Router {
+    let jwks = keys.public_jwks().to_string();
+    let algs: Vec<String> = keys
+        .keys()
+        .iter()
+        .map(|k| format!("{:?}", k.algorithm()))
+        .collect();
+    let discovery = serde_json::json!({
+        "issuer": base,
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
+        "token_endpoint": format!("{base}/api/token/"),
+        "grant_types_supported": ["password", "refresh_token"],
+        "response_types_supported": [],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": algs,
+    })
+    .to_string();
+    let doc = |body: String| {
+        get(move || {
+            let body = body.clone();
+            async move {
+                (
+                    [
+                        (header::CONTENT_TYPE, "application/json"),
+                        (header::CACHE_CONTROL, "public, max-age=300"),
+                    ],
+                    body,
+                )
+            }
+        })
+    };
+    Router::new()
+        .route("/.well-known/jwks.json", doc(jwks))
+        .route("/.well-known/openid-configuration", doc(discovery))
 }
 
 /// The crate's token services: plain tower services, mounted as they are.

@@ -33,8 +33,10 @@
 //! * A revoked token is rejected on its next use only if your [`RevocationCheck`] says so; the
 //!   cache never remembers "not revoked". Revocation through an *async* store that the layer's
 //!   [`check`](crate::JwtAuthLayer::check) consults is unaffected (the check runs on every request).
-//! * A key removed from the ring does not evict tokens it signed: build a new cache (a new layer)
-//!   when you rotate keys out, or keep the capacity and token lifetime small.
+//! * A key removed from a fixed ring does not evict tokens it signed: build a new cache (a new
+//!   layer) when you rotate keys out, or keep the capacity and token lifetime small. With a
+//!   [`RemoteKeys`](crate::RemoteKeys) source (the `remote-keys` feature) every entry is
+//!   verified again after the key set changed, so a key that left the set stops verifying.
 //! * A cache belongs to one [`Verifier`] (one policy): it is built from it and never shared with
 //!   another.
 
@@ -75,6 +77,9 @@ impl Hasher for PreHashed {
 
 struct Entry<C> {
     seq: u64,
+    /// The verifier's key-set generation when it verified: another generation means the key
+    /// may be gone, so the token is verified again.
+    generation: u64,
     token: Box<[u8]>,
     nbf: Option<i64>,
     value: Verified<C>,
@@ -211,6 +216,7 @@ impl<C: DeserializeOwned + Clone> TokenCache<C> {
             let mut shard = lock(self.shard(hash));
             if let Some(e) = shard.map.get(&hash)
                 && *e.token == *token
+                && e.generation == self.verifier.key_generation()
             {
                 return match self.recheck(e) {
                     Ok(()) => Ok(out(&e.value)),
@@ -222,9 +228,11 @@ impl<C: DeserializeOwned + Clone> TokenCache<C> {
                 };
             }
         }
+        // The generation before verifying: a key set swapped in meanwhile re-verifies next time.
+        let generation = self.verifier.key_generation();
         let (value, nbf) = self.verifier.verify_with_nbf::<C>(token)?;
         let result = out(&value);
-        self.insert(hash, token, value, nbf);
+        self.insert(hash, token, value, nbf, generation);
         Ok(result)
     }
 
@@ -244,7 +252,14 @@ impl<C: DeserializeOwned + Clone> TokenCache<C> {
         Ok(())
     }
 
-    fn insert(&self, hash: u64, token: &[u8], value: Verified<C>, nbf: Option<i64>) {
+    fn insert(
+        &self,
+        hash: u64,
+        token: &[u8],
+        value: Verified<C>,
+        nbf: Option<i64>,
+        generation: u64,
+    ) {
         let mut guard = lock(self.shard(hash));
         let shard = &mut *guard;
         while shard.map.len() >= self.per_shard || shard.order.len() >= 2 * self.per_shard {
@@ -263,6 +278,7 @@ impl<C: DeserializeOwned + Clone> TokenCache<C> {
             hash,
             Entry {
                 seq,
+                generation,
                 token: token.into(),
                 nbf,
                 value,

@@ -15,6 +15,7 @@
 //! | `bearer.rs` | finding the token in the headers |
 //! | `cache.rs` | [`TokenCache`] |
 //! | `check.rs` | [`AuthCheck`], [`NoCheck`], [`WithCheck`] |
+//! | `scope.rs` | [`RequireScope`]: per-route scopes and roles, 403 `insufficient_scope` |
 //! | `response.rs` | [`AuthErrorResponder`], [`DefaultResponder`], gRPC answers |
 //! | `body.rs` | [`ResponseBody`] |
 //!
@@ -42,10 +43,12 @@ pub mod cache;
 mod check;
 pub mod future;
 pub(crate) mod response;
+mod scope;
 mod service;
 
 pub use self::body::ResponseBody;
 pub use self::cache::TokenCache;
 pub use self::check::{AuthCheck, NoCheck, WithCheck};
 pub use self::response::{AuthErrorResponder, DefaultResponder, json_body};
+pub use self::scope::{RequireScope, RequireScopeService};
 pub use self::service::{Anonymous, JwtAuth, JwtAuthLayer};

@@ -20,6 +20,8 @@ struct Header<'a> {
     kid: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     cty: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    typ: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "present")]
     jwk: bool,
     #[serde(default, deserialize_with = "present")]
@@ -71,7 +73,26 @@ fn alg_from_str(s: &str) -> Option<Algorithm> {
 /// Steps 2–4 for a header that is not one of the fast ones: decode, parse, refuse the parameters
 /// we never honour, select the key (by `kid`, or by `alg` in a ring without kids), pin the
 /// algorithm.
+#[cfg(test)]
 pub(crate) fn select_key<'k>(keys: &'k Keys, h64: &[u8]) -> Result<&'k Key, AuthErrorKind> {
+    select_key_typed(keys, h64, false)
+}
+
+/// `at+jwt` or `application/at+jwt`, case-insensitively (RFC 9068 §4, RFC 7515 §4.1.9).
+fn is_at_jwt(typ: &str) -> bool {
+    let bare = match typ.split_at_checked(12) {
+        Some((prefix, rest)) if prefix.eq_ignore_ascii_case("application/") => rest,
+        _ => typ,
+    };
+    bare.eq_ignore_ascii_case("at+jwt")
+}
+
+/// As `select_key`; with `at_jwt`, a `typ` other than `at+jwt` is a wrong token type.
+pub(crate) fn select_key_typed<'k>(
+    keys: &'k Keys,
+    h64: &[u8],
+    at_jwt: bool,
+) -> Result<&'k Key, AuthErrorKind> {
     let mut hbuf = Scratch::<384>::new();
     let header_json = hbuf.decode(h64).map_err(|()| AuthErrorKind::Malformed)?;
     // RFC 7515 §4: a JSON object. serde's derived struct would also accept an array.
@@ -96,6 +117,9 @@ pub(crate) fn select_key<'k>(keys: &'k Keys, h64: &[u8]) -> Result<&'k Key, Auth
         || header.cty.as_deref().is_some_and(is_nested_jwt)
     {
         return Err(AuthErrorKind::ForbiddenHeader);
+    }
+    if at_jwt && !header.typ.as_deref().is_some_and(is_at_jwt) {
+        return Err(AuthErrorKind::WrongTokenType);
     }
 
     // 4. Key by kid (or, in a ring without kids, by alg: see `Keys`); alg must be the key's own.

@@ -43,12 +43,17 @@
 pub(crate) mod claims;
 mod clock;
 mod header;
+mod issuers;
 pub(crate) mod keys;
 mod payload;
 mod policy;
+mod publish;
 pub(crate) mod registered;
+#[cfg(feature = "remote-keys")]
+pub(crate) mod remote;
 mod revocation;
 mod segments;
+mod source;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -59,7 +64,10 @@ pub use self::claims::{SimpleJwtClaims, TokenType, UserId};
 pub use self::clock::Clock;
 pub use self::keys::{Algorithm, Key, Keys};
 pub use self::policy::DEFAULT_MAX_TOKEN_LEN;
+#[cfg(feature = "remote-keys")]
+pub use self::remote::{BoxError, FetchRequest, RemoteKeys, RemoteKeysBuilder, RemoteKeysError};
 pub use self::revocation::RevocationCheck;
+pub use self::source::KeySource;
 
 use self::payload::Outcome;
 use self::policy::Policy;
@@ -202,9 +210,9 @@ impl Verifier {
     /// assert_eq!(verified.claims.user_id.to_string(), "1");
     /// # Ok::<(), tower_jwt_auth::ConfigError>(())
     /// ```
-    pub fn simplejwt(keys: Keys) -> Self {
+    pub fn simplejwt(keys: impl Into<KeySource>) -> Self {
         Self {
-            inner: Arc::new(Policy::simplejwt(keys)),
+            inner: Arc::new(Policy::simplejwt(keys.into())),
         }
     }
 
@@ -243,9 +251,9 @@ impl Verifier {
     /// assert_eq!(verified.user_id.map(|u| u.to_string()).as_deref(), Some("alice"));
     /// # Ok::<(), tower_jwt_auth::ConfigError>(())
     /// ```
-    pub fn jwt(keys: Keys) -> Self {
+    pub fn jwt(keys: impl Into<KeySource>) -> Self {
         Self {
-            inner: Arc::new(Policy::jwt(keys)),
+            inner: Arc::new(Policy::jwt(keys.into())),
         }
     }
 
@@ -272,13 +280,69 @@ impl Verifier {
     /// # Ok::<(), tower_jwt_auth::ConfigError>(())
     /// ```
     pub fn access_token(
-        keys: Keys,
+        keys: impl Into<KeySource>,
         issuer: impl Into<String>,
         audience: impl Into<String>,
     ) -> Self {
         Self {
-            inner: Arc::new(Policy::access_token(keys, issuer.into(), audience.into())),
+            inner: Arc::new(Policy::access_token(
+                keys.into(),
+                issuer.into(),
+                audience.into(),
+            )),
         }
+    }
+
+    /// Several issuers in one verifier (multi-tenant): the token's `iss` selects the verifier
+    /// (keys and policy) of that issuer, which verifies the whole token. `iss` is read from the
+    /// payload before the signature is checked, only to choose; a token without `iss`, or of
+    /// another issuer, is refused (`InvalidIssuer`).
+    ///
+    /// The returned verifier's own settings apply before the choice (the length cap) and on
+    /// [`TokenCache`](crate::TokenCache) hits (clock and leeway; a cached token counts as
+    /// revoked if any issuer's [`RevocationCheck`] says so).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Keys, Verifier};
+    ///
+    /// let a = Keys::hs256(b"tenant-a-secret-of-at-least-32-bytes!!")?;
+    /// let b = Keys::hs256(b"tenant-b-secret-of-at-least-32-bytes!!")?;
+    /// let verifier = Verifier::issuers([
+    ///     ("https://a.example.com", Verifier::access_token(a.clone(), "https://a.example.com", "api")),
+    ///     ("https://b.example.com", Verifier::access_token(b, "https://b.example.com", "api")),
+    /// ])?;
+    /// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    /// let token = a.encode(&serde_json::json!({
+    ///     "iss": "https://a.example.com", "aud": "api", "sub": "alice", "exp": now + 60,
+    /// }))?;
+    /// assert!(verifier.verify::<serde_json::Value>(&token).is_ok());
+    /// # Ok::<(), tower_jwt_auth::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for an empty list or an issuer named twice.
+    pub fn issuers<I, S>(verifiers: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (S, Verifier)>,
+        S: Into<String>,
+    {
+        let list: Vec<(Box<str>, Verifier)> = verifiers
+            .into_iter()
+            .map(|(i, v)| (i.into().into_boxed_str(), v))
+            .collect();
+        let Some((_, first)) = list.first() else {
+            return Err(ConfigError::Invalid("no issuers".into()));
+        };
+        for (i, (iss, _)) in list.iter().enumerate() {
+            if list[..i].iter().any(|(o, _)| o == iss) {
+                return Err(ConfigError::Invalid(format!("issuer {iss:?} named twice")));
+            }
+        }
+        let mut policy = Policy::jwt(first.keys().clone().into());
+        policy.by_issuer = Some(issuers::ByIssuer(list.into_boxed_slice()));
+        Ok(Self {
+            inner: Arc::new(policy),
+        })
     }
 
     fn edit(mut self, f: impl FnOnce(&mut Policy)) -> Self {
@@ -286,9 +350,42 @@ impl Verifier {
         self
     }
 
-    /// The keys.
+    /// The keys: the fixed ring, or for a [`RemoteKeys`] source its ring when this verifier was
+    /// built (verifications use the source's current ring: see
+    /// [`remote_keys`](Self::remote_keys)).
     pub fn keys(&self) -> &Keys {
         &self.inner.keys
+    }
+
+    /// The remote key source, if the verifier was built from one.
+    #[cfg(feature = "remote-keys")]
+    pub fn remote_keys(&self) -> Option<&RemoteKeys> {
+        self.inner.remote.as_ref()
+    }
+
+    /// RFC 9068 §4: require the header's `typ` to be `at+jwt` (or `application/at+jwt`,
+    /// compared case-insensitively), so an ID token or another JWT of the same issuer is not
+    /// taken for an access token. Default `false` (many providers send `typ: JWT`).
+    #[must_use]
+    pub fn require_at_jwt_typ(self, yes: bool) -> Self {
+        self.edit(|p| p.require_at_jwt = yes)
+    }
+
+    /// The key-set generation: 0 for fixed keys, the remote source's otherwise. The cache
+    /// re-verifies entries of another generation.
+    #[inline]
+    pub(crate) fn key_generation(&self) -> u64 {
+        if let Some(by) = &self.inner.by_issuer {
+            return by
+                .0
+                .iter()
+                .fold(0u64, |g, (_, v)| g.wrapping_add(v.key_generation()));
+        }
+        #[cfg(feature = "remote-keys")]
+        if let Some(r) = &self.inner.remote {
+            return r.generation();
+        }
+        0
     }
 
     /// Accept only these token types (the `token_type` claim, compared exactly). Default:
@@ -476,6 +573,11 @@ impl Verifier {
             return Err(fail(AuthErrorKind::TooLong));
         }
 
+        // Several issuers: `iss` picks the verifier that does everything else.
+        if let Some(by) = &p.by_issuer {
+            return by.pick(token).map_err(fail)?.verify_with(token, meta);
+        }
+
         // 2. Exactly three segments; no allocation.
         let Some(segments::Segments {
             header: h64,
@@ -487,10 +589,34 @@ impl Verifier {
             return Err(fail(AuthErrorKind::Malformed));
         };
 
+        // The ring: the fixed one, or the remote source's current one (an atomic load).
+        #[cfg(feature = "remote-keys")]
+        let remote_ring;
+        #[cfg(feature = "remote-keys")]
+        let keys: &Keys = match &p.remote {
+            None => &p.keys,
+            Some(remote) => {
+                remote_ring = remote
+                    .current()
+                    .ok_or_else(|| fail(AuthErrorKind::UnknownKey))?;
+                &remote_ring
+            }
+        };
+        #[cfg(not(feature = "remote-keys"))]
+        let keys: &Keys = &p.keys;
+
         // 2–4. The usual header of the default key, byte for byte: nothing to decode.
-        let key = match p.keys.fast_header(h64) {
-            Some(key) => key,
-            None => header::select_key(&p.keys, h64).map_err(fail)?,
+        let key = match keys.fast_header(h64) {
+            Some(key) if !p.require_at_jwt => key,
+            _ => header::select_key_typed(keys, h64, p.require_at_jwt).map_err(|kind| {
+                #[cfg(feature = "remote-keys")]
+                if kind == AuthErrorKind::UnknownKey
+                    && let Some(remote) = &p.remote
+                {
+                    remote.unknown_kid();
+                }
+                fail(kind)
+            })?,
         };
 
         // 5. Signature over the received bytes.

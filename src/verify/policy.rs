@@ -8,6 +8,7 @@ use super::clock::Clock;
 use super::keys::Keys;
 use super::registered::{Audience, ClaimNames, Registered};
 use super::revocation::Revocation;
+use super::source::KeySource;
 use crate::error::AuthErrorKind;
 use crate::verify::claims::TokenType;
 
@@ -18,6 +19,13 @@ pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 #[derive(Clone, Debug)]
 pub(crate) struct Policy {
     pub(crate) keys: Keys,
+    /// A remote source whose current ring is used instead of `keys`.
+    #[cfg(feature = "remote-keys")]
+    pub(crate) remote: Option<super::remote::RemoteKeys>,
+    /// RFC 9068 §4: the header's `typ` must be `at+jwt` (or `application/at+jwt`).
+    pub(crate) require_at_jwt: bool,
+    /// Several issuers: the token's `iss` picks the verifier that verifies it.
+    pub(crate) by_issuer: Option<super::issuers::ByIssuer>,
     /// `None`: any token type (or none) is accepted.
     pub(crate) types: Option<Arc<[TokenType]>>,
     pub(crate) names: ClaimNames,
@@ -33,9 +41,13 @@ pub(crate) struct Policy {
 
 impl Policy {
     /// simplejwt's policy (see [`Verifier::simplejwt`](super::Verifier::simplejwt)).
-    pub(crate) fn simplejwt(keys: Keys) -> Self {
+    pub(crate) fn simplejwt(source: KeySource) -> Self {
         Self {
-            keys,
+            keys: source.keys,
+            #[cfg(feature = "remote-keys")]
+            remote: source.remote,
+            require_at_jwt: false,
+            by_issuer: None,
             types: Some(Arc::from([TokenType::ACCESS])),
             names: ClaimNames::default(),
             leeway: 0,
@@ -52,7 +64,7 @@ impl Policy {
     /// The generic RFC 7519 policy (see [`Verifier::jwt`](super::Verifier::jwt)): simplejwt's
     /// checks minus its layout (no token type, no `jti`, no user id required; `sub` read as the
     /// user id when present).
-    pub(crate) fn jwt(keys: Keys) -> Self {
+    pub(crate) fn jwt(keys: KeySource) -> Self {
         Self {
             types: None,
             names: ClaimNames {
@@ -68,7 +80,7 @@ impl Policy {
     /// The OAuth 2.0 access-token policy (see
     /// [`Verifier::access_token`](super::Verifier::access_token)): [`Policy::jwt`] with `iss`,
     /// `aud` and `sub` required.
-    pub(crate) fn access_token(keys: Keys, issuer: String, audience: String) -> Self {
+    pub(crate) fn access_token(keys: KeySource, issuer: String, audience: String) -> Self {
         Self {
             issuer: Some(vec![issuer]),
             audience: Some(vec![audience]),
@@ -154,6 +166,13 @@ impl Policy {
     /// Whether the configured revocation check says `jti` is revoked (`false` without one).
     #[inline]
     pub(crate) fn is_revoked(&self, jti: &str) -> bool {
+        // Several issuers: revoked if any of their checks says so (the cache's re-check does not
+        // know which issuer a cached token came from).
+        if let Some(by) = &self.by_issuer
+            && by.0.iter().any(|(_, v)| v.is_revoked(jti))
+        {
+            return true;
+        }
         self.revocation
             .as_ref()
             .is_some_and(|r| r.0.is_revoked(jti))
