@@ -501,3 +501,85 @@ fn hmac_signatures_of_every_length_are_checked_before_decoding() {
         }
     }
 }
+
+/// Identity-provider payloads (an `aud` array, nested objects and arrays, non-ASCII and escaped
+/// strings), end to end through `Verifier::access_token`: accepted ones are exactly what
+/// serde_json reads, and every defect of the `aud` array is the error it was before the one pass
+/// read arrays.
+#[test]
+fn idp_payloads_verify_as_serde_json_reads_them() {
+    let keys = ref_keys();
+    let v = Verifier::access_token(keys, "https://idp", "api")
+        .clock(tower_jwt_auth::Clock::fixed(T_IAT));
+    let payload = |aud: &str, extra: &str| {
+        format!(
+            r#"{{"exp":{T_EXP},"iat":{T_IAT},"iss":"https://idp","aud":{aud},"sub":"f3c2","name":"Zoë \"Z\" Łuk","realm_access":{{"roles":["a","b"]}},"resource_access":{{"api":{{"roles":["r"]}},"aud":[1,{{"x":null}}]}}{extra}}}"#
+        )
+    };
+    #[derive(Debug, PartialEq, Deserialize, serde::Serialize)]
+    struct Roles {
+        roles: Vec<String>,
+    }
+    #[derive(Debug, PartialEq, Deserialize, serde::Serialize)]
+    struct Idp {
+        aud: Vec<String>,
+        sub: String,
+        name: String,
+        realm_access: Roles,
+        resource_access: std::collections::BTreeMap<String, Value>,
+    }
+    for aud in [
+        r#"["api"]"#,
+        r#"["x","api"]"#,
+        r#""api""#,
+        r#"["x","a\u0070i"]"#,
+    ] {
+        let p = payload(aud, "");
+        for (got, want) in [
+            (
+                outcome::<Value>(&v, p.as_bytes()).map(|(c, _)| c),
+                serde_json::to_string(&serde_json::from_str::<Value>(&p).expect("json")),
+            ),
+            (
+                outcome::<Idp>(&v, p.as_bytes()).map(|(c, _)| c),
+                if aud.starts_with('[') {
+                    serde_json::to_string(&serde_json::from_str::<Idp>(&p).expect("json"))
+                } else {
+                    // A string `aud` is not a `Vec`: the claims type refuses it.
+                    Ok(String::new())
+                },
+            ),
+        ] {
+            match want {
+                Ok(w) if !w.is_empty() => assert_eq!(got, Ok(w), "{p}"),
+                _ => assert_eq!(got, Err(AuthErrorKind::InvalidClaim), "{p}"),
+            }
+        }
+        let (_, meta) = outcome::<Value>(&v, p.as_bytes()).expect("verifies");
+        assert_eq!(meta.exp, T_EXP);
+        assert_eq!(meta.user_id, Some(UserId::from("f3c2")));
+    }
+    let many = format!("[{}]", vec![r#""api""#; 65].join(","));
+    for (p, want) in [
+        (payload(r#"["x"]"#, ""), AuthErrorKind::InvalidAudience),
+        (payload("[]", ""), AuthErrorKind::InvalidAudience),
+        (payload(r#"["api",1]"#, ""), AuthErrorKind::InvalidClaim),
+        (payload(r#"[["api"]]"#, ""), AuthErrorKind::InvalidClaim),
+        (payload(r#"{"api":1}"#, ""), AuthErrorKind::InvalidClaim),
+        (payload(&many, ""), AuthErrorKind::InvalidClaim),
+        (
+            payload(r#"["api"]"#, r#","aud":["api"]"#),
+            AuthErrorKind::InvalidClaim,
+        ),
+        (
+            payload(r#"["api"]"#, r#","exp":1"#),
+            AuthErrorKind::InvalidClaim,
+        ),
+    ] {
+        assert_eq!(
+            outcome::<Value>(&v, p.as_bytes()).map(|_| ()),
+            Err(want),
+            "{p}"
+        );
+    }
+}
