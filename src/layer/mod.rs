@@ -15,6 +15,7 @@
 //! | `bearer.rs` | finding the token in the headers |
 //! | `cache.rs` | [`TokenCache`] |
 //! | `check.rs` | [`AuthCheck`], [`NoCheck`], [`WithCheck`] |
+//! | `metadata.rs` | [`ProtectedResourceMetadata`]: the RFC 9728 document and its service |
 //! | `scope.rs` | [`RequireScope`]: per-route scopes and roles, 403 `insufficient_scope` |
 //! | `response.rs` | [`AuthErrorResponder`], [`DefaultResponder`], gRPC answers |
 //! | `body.rs` | [`ResponseBody`] |
@@ -42,6 +43,7 @@ mod body;
 pub mod cache;
 mod check;
 pub mod future;
+mod metadata;
 pub(crate) mod response;
 mod scope;
 mod service;
@@ -49,6 +51,7 @@ mod service;
 pub use self::body::ResponseBody;
 pub use self::cache::TokenCache;
 pub use self::check::{AuthCheck, NoCheck, WithCheck};
+pub use self::metadata::{MetadataService, ProtectedResourceMetadata};
 pub use self::response::{AuthErrorResponder, DefaultResponder, json_body};
 pub use self::scope::{RequireScope, RequireScopeService};
 pub use self::service::{Anonymous, JwtAuth, JwtAuthLayer};

@@ -50,7 +50,7 @@ mod policy;
 mod publish;
 pub(crate) mod registered;
 #[cfg(feature = "remote-keys")]
-pub(crate) mod remote;
+pub mod remote;
 mod revocation;
 mod segments;
 mod source;

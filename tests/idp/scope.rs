@@ -171,3 +171,41 @@ fn rfc_9068_typ_at_jwt_is_required_when_asked() {
         );
     }
 }
+
+/// RFC 9728: the metadata document served next to the protected routes, exactly.
+#[tokio::test]
+async fn protected_resource_metadata_is_served_exactly() {
+    use tower_jwt_auth::layer::ProtectedResourceMetadata;
+    let meta = ProtectedResourceMetadata::new("https://api.example.test/schedule")
+        .authorization_server("https://idp.example.test")
+        .scopes(["schedule:read", "schedule:write"])
+        .name("Schedule API");
+    assert_eq!(
+        meta.well_known_path(),
+        "/.well-known/oauth-protected-resource/schedule"
+    );
+    let router = app().route_service(&meta.well_known_path(), meta.service());
+    let get = |method: &str| {
+        Request::builder()
+            .method(method)
+            .uri("/.well-known/oauth-protected-resource/schedule")
+            .body(axum::body::Body::empty())
+            .expect("request")
+    };
+    let r = send(router.clone(), get("GET")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("content-type"), "application/json");
+    assert_eq!(
+        r.json(),
+        json!({
+            "resource": "https://api.example.test/schedule",
+            "authorization_servers": ["https://idp.example.test"],
+            "scopes_supported": ["schedule:read", "schedule:write"],
+            "resource_name": "Schedule API",
+            "bearer_methods_supported": ["header"],
+        })
+    );
+    let r = send(router, get("POST")).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.header("allow"), "GET, HEAD");
+}
