@@ -44,11 +44,17 @@ use crate::verify::UserId;
 
 mod file;
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 mod revocation;
 #[cfg(feature = "sqlx")]
 mod sql;
 mod users;
 
+#[cfg(feature = "redis")]
+pub use self::redis::{
+    RedisConnection, RedisRevocationSet, RedisRevocationStore, RedisThrottle, RevocationFailMode,
+};
 pub use file::{FileRevocationStore, FileUserStore, write_file_atomic};
 pub use memory::{MemoryRevocationStore, MemoryUserStore};
 #[cfg(feature = "sqlx")]
