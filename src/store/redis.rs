@@ -9,24 +9,7 @@
 //! lost when Redis restarts: with the default `appendfsync everysec`, a crash of the Redis
 //! process loses nothing acknowledged, a power loss up to a second.
 //!
-//! ```no_run
-//! use tower_jwt_auth::store::{RedisConnection, RevocationFailMode, RevocationStore};
-//! use tower_jwt_auth::{JwtAuthLayer, Keys, SimpleJwtClaims, Verifier};
-//!
-//! # #[tokio::main]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let redis = RedisConnection::connect("redis://127.0.0.1:6379/").await?;
-//! let revoked = redis.revocation_set(RevocationFailMode::Closed).await;
-//! let store = redis.revocations().with_local_set(&revoked);
-//! let verifier = Verifier::new(Keys::hs256([7u8; 32])?).revocation(revoked.clone());
-//! let layer = JwtAuthLayer::<SimpleJwtClaims>::new(verifier);
-//! // A logout on any replica...
-//! store.revoke_if_absent("0dbd3733a1a44c6c8a8e0d0b4b0e7c1f", 4_102_444_800).await?;
-//! // ...is refused by every replica's layer within milliseconds.
-//! assert!(tower_jwt_auth::RevocationCheck::is_revoked(&revoked, "0dbd3733a1a44c6c8a8e0d0b4b0e7c1f"));
-//! # let _ = layer;
-//! # Ok(()) }
-//! ```
+//! The example is on [`RedisConnection`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -58,6 +41,25 @@ fn redis_error(e: redis::RedisError) -> StoreError {
 
 /// A Redis client with its self-reconnecting [`ConnectionManager`] and a key prefix; makes the
 /// stores. Cheap to clone.
+///
+/// ```no_run
+/// use tower_jwt_auth::store::{RedisConnection, RevocationFailMode, RevocationStore};
+/// use tower_jwt_auth::{JwtAuthLayer, Keys, SimpleJwtClaims, Verifier};
+///
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let redis = RedisConnection::connect("redis://127.0.0.1:6379/").await?;
+/// let revoked = redis.revocation_set(RevocationFailMode::Closed).await;
+/// let store = redis.revocations().with_local_set(&revoked);
+/// let verifier = Verifier::new(Keys::hs256([7u8; 32])?).revocation(revoked.clone());
+/// let layer = JwtAuthLayer::<SimpleJwtClaims>::new(verifier);
+/// // A logout on any replica...
+/// store.revoke_if_absent("0dbd3733a1a44c6c8a8e0d0b4b0e7c1f", 4_102_444_800).await?;
+/// // ...is refused by every replica's layer within milliseconds.
+/// assert!(tower_jwt_auth::RevocationCheck::is_revoked(&revoked, "0dbd3733a1a44c6c8a8e0d0b4b0e7c1f"));
+/// # let _ = layer;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct RedisConnection {
     client: Client,
@@ -393,7 +395,7 @@ impl Drop for Follower {
 /// backoff, and loads again. While stale the set answers as its [`RevocationFailMode`] says.
 /// Entries are forgotten once their token has expired (plus the largest leeway).
 ///
-/// Made by [`RedisConnection::revocation_set`]; see the [module docs](self).
+/// Made by [`RedisConnection::revocation_set`]; see the [`RedisConnection`] docs.
 #[derive(Clone)]
 pub struct RedisRevocationSet {
     inner: Arc<SetInner>,
@@ -682,8 +684,8 @@ end
 return 0
 "#;
 
-/// The [`LoginThrottle`] on Redis: the counters of [`MemoryLoginThrottle`]
-/// (crate::token::MemoryLoginThrottle) shared by every instance, with the same rules and the same
+/// The [`LoginThrottle`] on Redis: the counters of
+/// [`MemoryLoginThrottle`](crate::token::MemoryLoginThrottle) shared by every instance, with the same rules and the same
 /// atomic reservation (one Lua script decides and counts), on the Redis server's clock.
 ///
 /// Keys: `th:p:<hash>` (username and client address), `th:a:<hash>` (username), `th:c:<ip>`

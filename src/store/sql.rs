@@ -7,27 +7,7 @@
 //! (`CREATE TABLE IF NOT EXISTS`, so it is a no-op on a Django database) plus two small tables of
 //! this crate for rotation families.
 //!
-//! ```
-//! use tower_jwt_auth::store::{RevocationStore, SqlDatabase, UserStore};
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let dir = tempfile::tempdir()?;
-//! let url = format!("sqlite://{}", dir.path().join("app.sqlite3").display());
-//! let db = SqlDatabase::connect(&url).await?;
-//! db.migrate().await?;
-//! let users = db.users();
-//! let ada = users.add_user("ada", "correct horse battery", true).await?;
-//! assert_eq!(ada.id.as_str(), "1");
-//! assert!(ada.password_hash.starts_with("argon2$argon2id$"), "Django's form");
-//! assert!(users.authenticate("ada", "correct horse battery").await?.is_some());
-//!
-//! let revoked = db.revocations();
-//! assert!(revoked.revoke_if_absent("a1b2c3", 4_102_444_800).await?);
-//! assert!(!revoked.revoke_if_absent("a1b2c3", 4_102_444_800).await?);
-//! assert!(revoked.is_revoked("a1b2c3").await?);
-//! # Ok(()) }
-//! ```
+//! The example is on [`SqlDatabase`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -48,6 +28,28 @@ use crate::verify::{MAX_LEEWAY_SECS, UserId};
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A connection pool to PostgreSQL or SQLite, shared by the stores made from it. Cheap to clone.
+///
+/// ```
+/// use tower_jwt_auth::store::{RevocationStore, SqlDatabase, UserStore};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// let url = format!("sqlite://{}", dir.path().join("app.sqlite3").display());
+/// let db = SqlDatabase::connect(&url).await?;
+/// db.migrate().await?;
+/// let users = db.users();
+/// let ada = users.add_user("ada", "correct horse battery", true).await?;
+/// assert_eq!(ada.id.as_str(), "1");
+/// assert!(ada.password_hash.starts_with("argon2$argon2id$"), "Django's form");
+/// assert!(users.authenticate("ada", "correct horse battery").await?.is_some());
+///
+/// let revoked = db.revocations();
+/// assert!(revoked.revoke_if_absent("a1b2c3", 4_102_444_800).await?);
+/// assert!(!revoked.revoke_if_absent("a1b2c3", 4_102_444_800).await?);
+/// assert!(revoked.is_revoked("a1b2c3").await?);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct SqlDatabase {
     pool: Pool,
@@ -312,7 +314,7 @@ fn parse_id(id: &UserId) -> Option<i64> {
 /// hash that [needs an upgrade](PasswordHasher::needs_upgrade), only if it is still the one read
 /// (a password changed meanwhile wins). Usernames are case-sensitive, as in Django.
 ///
-/// See the [module docs](self) for an example.
+/// See the [`SqlDatabase`] docs for an example.
 #[derive(Clone)]
 pub struct SqlUserStore {
     db: SqlDatabase,
@@ -688,7 +690,7 @@ impl UserStore for SqlUserStore {
 /// `tower_jwt_auth_revoked_family`. Expired rows stay until
 /// [`flush_expired`](Self::flush_expired) (simplejwt's `flushexpiredtokens`) removes them.
 ///
-/// See the [module docs](self) for an example.
+/// See the [`SqlDatabase`] docs for an example.
 #[derive(Clone, Debug)]
 pub struct SqlRevocationStore {
     db: SqlDatabase,
