@@ -1,10 +1,13 @@
 //! Stores behind traits: users ([`UserStore`]) and revoked tokens ([`RevocationStore`]), each
-//! with an in-memory and a file-backed implementation.
+//! with an in-memory and a file-backed implementation, and shared ones behind features.
 //!
 //! | | in memory | in a file |
 //! |---|---|---|
 //! | users | [`MemoryUserStore`] | [`FileUserStore`]: JSON replaced atomically, safe for several processes |
 //! | revoked tokens | [`MemoryRevocationStore`] | [`FileRevocationStore`]: append-only log, one process |
+//!
+//! With the `sqlx` feature, `SqlUserStore` (Django's `auth_user`) and `SqlRevocationStore`
+//! (simplejwt's blacklist tables) on PostgreSQL or SQLite serve any number of processes.
 //!
 //! The traits use return-position `impl Future` (no `async-trait`). Implement them over your own
 //! database to plug it in. [`write_file_atomic`] is the crash-safe file replacement the file
@@ -41,11 +44,21 @@ use crate::verify::UserId;
 
 mod file;
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 mod revocation;
+#[cfg(feature = "sqlx")]
+mod sql;
 mod users;
 
+#[cfg(feature = "redis")]
+pub use self::redis::{
+    RedisConnection, RedisRevocationSet, RedisRevocationStore, RedisThrottle, RevocationFailMode,
+};
 pub use file::{FileRevocationStore, FileUserStore, write_file_atomic};
 pub use memory::{MemoryRevocationStore, MemoryUserStore};
+#[cfg(feature = "sqlx")]
+pub use sql::{SqlDatabase, SqlRevocationStore, SqlUserStore};
 
 /// A user as the token services see it.
 ///
