@@ -20,12 +20,19 @@ const $ = (id) => document.getElementById(id);
 // Tokens
 // ---------------------------------------------------------------------------------------------
 
-/** The `exp` of a JWT (seconds), or null. Only for scheduling: the server checks the token. */
-function expiry(token) {
+/** How long a JWT has left, in milliseconds, or null. Only for scheduling: the server checks
+ *  the token. `exp - now` on this machine's clock; if that clock disagrees with the server's
+ *  (more than the lifetime, or already past), `exp - iat` less a second (the claims are whole
+ *  seconds). */
+function remainingOf(token) {
   try {
     const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
     const json = JSON.parse(atob(part + "=".repeat((4 - (part.length % 4)) % 4)));
-    return typeof json.exp === "number" ? json.exp : null;
+    if (typeof json.exp !== "number") return null;
+    const remaining = json.exp * 1000 - Date.now();
+    if (typeof json.iat !== "number") return remaining;
+    const lifetime = (json.exp - json.iat) * 1000;
+    return remaining > 0 && remaining <= lifetime ? remaining : lifetime - 1000;
   } catch {
     return null;
   }
@@ -35,11 +42,11 @@ function expiry(token) {
 function setAccess(token) {
   access = token;
   clearTimeout(refreshTimer);
-  const exp = expiry(token);
-  if (exp !== null) {
-    const lifetime = exp * 1000 - Date.now();
-    // Refresh 30 s before the end for lifetimes of minutes, at 75 % of shorter ones.
-    const delay = Math.max(250, lifetime > 120000 ? lifetime - 30000 : lifetime * 0.75);
+  const remaining = remainingOf(token);
+  if (remaining !== null) {
+    // At 75 % of what is left, and at most 30 s before the end for long lifetimes; never in a
+    // tight loop. A refusal signs out; a network error leaves it to the next call's 401.
+    const delay = Math.max(250, remaining > 120000 ? remaining - 30000 : remaining * 0.75);
     refreshTimer = setTimeout(() => refresh().catch(() => {}), delay);
   }
 }
@@ -55,10 +62,12 @@ function refresh() {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ refresh: token }),
     });
-    if (!res.ok) {
+    if (res.status === 400 || res.status === 401) {
       signedOut("Your session has ended; please sign in again.");
       throw new Error("refresh refused");
     }
+    // Anything else (a busy or unavailable server) keeps the session for a later try.
+    if (!res.ok) throw new Error("refresh failed (" + res.status + ")");
     const body = await res.json();
     if (body.refresh) sessionStorage.setItem(REFRESH_KEY, body.refresh); // with rotation
     setAccess(body.access);
@@ -113,15 +122,21 @@ async function signIn(event) {
 
 async function signOut() {
   const token = sessionStorage.getItem(REFRESH_KEY);
+  let message = "Signed out.";
   if (token) {
     // The blacklist endpoint revokes the refresh token; the access token expires by itself.
-    await fetch("/api/token/blacklist/", {
+    // A token the server already refuses (401) is as good as revoked.
+    const res = await fetch("/api/token/blacklist/", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ refresh: token }),
-    }).catch(() => {});
+    }).catch(() => null);
+    if (res) await res.text().catch(() => "");
+    if (!res || !(res.ok || res.status === 401)) {
+      message = "Signed out in this tab, but the server could not end the session.";
+    }
   }
-  signedOut("Signed out.");
+  signedOut(message);
 }
 
 function signedOut(message) {
@@ -318,11 +333,22 @@ async function clearWeek() {
 // Start
 // ---------------------------------------------------------------------------------------------
 
+/** An event handler whose failure is shown, not lost: a refused refresh has already signed
+ *  out (and said so); anything else is the network. */
+function shown(handler) {
+  return (event) =>
+    handler(event).catch((e) => {
+      if (e && (e.message === "refresh refused" || e.message === "signed out")) return;
+      const where = $("week-section").hidden ? "sign-in-error" : "week-error";
+      $(where).textContent = "The server is busy or cannot be reached; please try again.";
+    });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
-  $("sign-in").addEventListener("submit", signIn);
-  $("week").addEventListener("submit", save);
-  $("clear").addEventListener("click", clearWeek);
-  $("sign-out").addEventListener("click", signOut);
+  $("sign-in").addEventListener("submit", shown(signIn));
+  $("week").addEventListener("submit", shown(save));
+  $("clear").addEventListener("click", shown(clearWeek));
+  $("sign-out").addEventListener("click", shown(signOut));
   if (sessionStorage.getItem(REFRESH_KEY)) {
     // A reload: the access token was in memory only; get a new one.
     refresh()
