@@ -769,25 +769,11 @@ impl RedisThrottle {
         })
     }
 
-    async fn success_now(&self, a: &Attempt) -> Result<(), StoreError> {
+    /// Runs one of the attempt's bookkeeping scripts (success or refund) on its three keys.
+    async fn settle(&self, script: &Script, a: &Attempt) -> Result<(), StoreError> {
         let k = self.keys(a);
         let mut conn = self.redis.conn.clone();
-        let _: i64 = scripts()
-            .success
-            .arg(&k.pair)
-            .arg(&k.account)
-            .arg(&k.client)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(redis_error)?;
-        Ok(())
-    }
-
-    async fn refund_now(&self, a: &Attempt) -> Result<(), StoreError> {
-        let k = self.keys(a);
-        let mut conn = self.redis.conn.clone();
-        let _: i64 = scripts()
-            .refund
+        let _: i64 = script
             .arg(&k.pair)
             .arg(&k.account)
             .arg(&k.client)
@@ -804,10 +790,10 @@ impl LoginThrottle for RedisThrottle {
     }
 
     fn record_success<'a>(&'a self, attempt: &'a Attempt) -> ThrottleFuture<'a, ()> {
-        Box::pin(self.success_now(attempt))
+        Box::pin(self.settle(&scripts().success, attempt))
     }
 
     fn refund<'a>(&'a self, attempt: &'a Attempt) -> ThrottleFuture<'a, ()> {
-        Box::pin(self.refund_now(attempt))
+        Box::pin(self.settle(&scripts().refund, attempt))
     }
 }
