@@ -13,12 +13,15 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tower_jwt_auth::RevocationCheck;
+use tower::{Layer, ServiceExt};
 use tower_jwt_auth::store::{
     MemoryRevocationStore, RedisConnection, RevocationFailMode, RevocationStore,
 };
 
+use tower_jwt_auth::{JwtAuthLayer, Keys, RevocationCheck, SimpleJwtClaims, Verifier};
+
 const N: usize = 1000;
+const SECRET: &[u8] = b"bench-secret-0123456789abcdef0123456789abcdef";
 const EXP: i64 = 4_102_444_800;
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
@@ -42,7 +45,7 @@ async fn main() {
             "--save",
             "",
         ])
-        .args(["--appendonly", "yes", "--dir"])
+        .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
         .arg(dir.path())
         .stdout(Stdio::null())
         .spawn()
@@ -116,6 +119,59 @@ async fn main() {
         "one check (best of 5 × {} lookups): MemoryRevocationStore {mem_ns:.1} ns, RedisRevocationSet {set_ns:.1} ns, ratio {:.2}",
         rounds * probes.len(),
         set_ns / mem_ns
+    );
+
+    // Through the layer: the same token (live, with a jti) through `JwtAuthLayer` over an empty
+    // handler, its verifier checking the memory store or the Redis-fed set; interleaved rounds,
+    // the median round of each.
+    let keys = Keys::hs256(SECRET).expect("keys");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let token = keys
+        .encode(&serde_json::json!({
+            "token_type": "access", "exp": now + 3600, "iat": now,
+            "jti": "0dbd3733a1a44c6c8a8e0d0b4b0e7c1f", "user_id": "1",
+        }))
+        .expect("token");
+    let bearer = http::HeaderValue::from_str(&format!("Bearer {token}")).expect("header");
+    let handler = tower::service_fn(|_req: http::Request<String>| async {
+        Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    });
+    let m = memory.clone();
+    let with_memory = JwtAuthLayer::<SimpleJwtClaims>::new(
+        Verifier::new(keys.clone()).revocation(move |j: &str| m.is_revoked_sync(j)),
+    )
+    .layer(handler);
+    let with_set =
+        JwtAuthLayer::<SimpleJwtClaims>::new(Verifier::new(keys).revocation(set_b.clone()))
+            .layer(handler);
+    let per_round = 20_000u32;
+    let (mut mem_rounds, mut set_rounds) = (Vec::new(), Vec::new());
+    for _ in 0..15 {
+        for (svc, out) in [
+            (&with_memory, &mut mem_rounds),
+            (&with_set, &mut set_rounds),
+        ] {
+            let t0 = Instant::now();
+            for _ in 0..per_round {
+                let mut req = http::Request::new(String::new());
+                req.headers_mut()
+                    .insert(http::header::AUTHORIZATION, bearer.clone());
+                let res = svc.clone().oneshot(req).await.expect("served");
+                assert_eq!(res.status(), http::StatusCode::OK);
+            }
+            out.push(t0.elapsed() / per_round);
+        }
+    }
+    mem_rounds.sort();
+    set_rounds.sort();
+    let (mem, set) = (mem_rounds[7], set_rounds[7]);
+    println!(
+        "one request through JwtAuthLayer (median of 15 interleaved rounds × {per_round}): \
+         memory check {mem:?}, RedisRevocationSet {set:?}, ratio {:.3}",
+        set.as_secs_f64() / mem.as_secs_f64()
     );
     let _ = redis.kill();
     let _ = redis.wait();

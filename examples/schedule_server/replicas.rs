@@ -224,10 +224,7 @@ async fn end_session<R: RevocationStore>(
             Ok(_) | Err(StoreError::Invalid(_)) => {}
             Err(e) => {
                 tracing::error!(error = %e, "ending a session failed");
-                return compat::detail(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Service temporarily unavailable, try again later.",
-                );
+                return unavailable();
             }
         }
         return next
@@ -241,6 +238,22 @@ async fn end_session<R: RevocationStore>(
         && let Err(e) = s.revocations.revoke_if_absent(&sid, until).await
     {
         tracing::error!(error = %e, "ending the session of a refused refresh token failed");
+    }
+    res
+}
+
+/// The token endpoints' own 503 body and headers.
+fn unavailable() -> Response {
+    let body =
+        r#"{"detail":"Authentication is temporarily unavailable.","code":"service_unavailable"}"#;
+    let mut res = Response::new(Body::from(body));
+    *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    for (name, value) in [
+        (header::CONTENT_TYPE, "application/json"),
+        (header::CACHE_CONTROL, "no-store"),
+    ] {
+        res.headers_mut()
+            .insert(name, axum::http::HeaderValue::from_static(value));
     }
     res
 }
