@@ -753,3 +753,37 @@ async fn sqlite_without_redis_a_cli_user_logs_in_and_a_logout_holds_across_a_res
     assert_eq!(r.status, 200, "{}", r.body);
     login(again.addr, ALICE).await;
 }
+
+#[test]
+fn startup_errors_name_the_url_without_its_password() {
+    let closed = crate::servers::free_port();
+    for (flag, url, shown) in [
+        (
+            "--database-url",
+            format!("postgres://app:hunter2-secret@127.0.0.1:{closed}/app"),
+            format!("database postgres://app:***@127.0.0.1:{closed}/app: "),
+        ),
+        (
+            "--redis-url",
+            format!("redis://:hunter2-secret@127.0.0.1:{closed}/0"),
+            format!("redis redis://:***@127.0.0.1:{closed}/0: "),
+        ),
+    ] {
+        let out = Command::new(exe())
+            .args(["serve", "--addr", "127.0.0.1:0", flag, &url])
+            .env("JWT_SECRET", SECRET)
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+        assert!(stderr.contains(&format!("error: {shown}")), "{stderr}");
+        assert!(
+            !stdout.contains("hunter2") && !stderr.contains("hunter2"),
+            "{stderr}"
+        );
+    }
+}
