@@ -126,6 +126,16 @@ pub mod token;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 mod axum;
 
+/// Entry points for the fuzz targets in `fuzz/`: not part of the API (feature `fuzzing`).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz {
+    #![allow(missing_docs)]
+    pub use crate::fuzzing::*;
+}
+#[cfg(feature = "fuzzing")]
+mod fuzzing;
+
 /// The verified-token cache (also at [`layer::cache`]).
 pub use crate::layer::cache;
 /// The layer's response futures (also at [`layer::future`]).

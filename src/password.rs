@@ -537,6 +537,17 @@ fn verify_argon2_phc(phc: &str, password: &[u8]) -> bool {
 }
 
 /// A stored hash that parsed and whose costs are within bounds.
+/// Parses `hash` within `limits` and verifies `password` against it, synchronously (the fuzz
+/// targets' entry).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn verify_stored_sync(
+    hash: &str,
+    password: &[u8],
+    limits: &HashCostLimits,
+) -> Result<bool, StoredHashError> {
+    Stored::parse_within(hash, limits).map(|s| s.verify(password))
+}
+
 enum Stored {
     /// A PHC argon2 string (Django's `argon2` prefix already stripped).
     Argon2(String),

@@ -223,9 +223,14 @@ fn json_error(e: &serde_json::Error) -> String {
 
 fn load_users(path: &Path) -> Result<(Users, Ident), StoreError> {
     let (bytes, ident) = read_checked(path, MAX_USER_FILE_SIZE)?;
-    let file: UserFile = serde_json::from_slice(&bytes)
+    Ok((parse_users(&bytes, path)?, ident))
+}
+
+/// A user file's bytes as a validated table (`path` only names the file in errors).
+pub(crate) fn parse_users(bytes: &[u8], path: &Path) -> Result<Users, StoreError> {
+    let file: UserFile = serde_json::from_slice(bytes)
         .map_err(|e| StoreError::Corrupt(format!("{}: {}", path.display(), json_error(&e))))?;
-    Ok((Users::from_file(file)?, ident))
+    Users::from_file(file)
 }
 
 fn blocking<T, F>(f: F) -> impl Future<Output = Result<T, StoreError>> + Send
@@ -477,7 +482,7 @@ impl FileUserStore {
     }
 }
 
-fn to_json(users: &Users) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn to_json(users: &Users) -> Result<Vec<u8>, StoreError> {
     let mut bytes = serde_json::to_vec_pretty(&users.to_file())
         .map_err(|e| StoreError::Other(format!("serialising users: {}", json_error(&e))))?;
     bytes.push(b'\n');
@@ -694,7 +699,7 @@ impl FileRevocationStore {
     }
 }
 
-fn replay(bytes: &[u8], state: &mut RevState) -> Result<(), StoreError> {
+pub(crate) fn replay(bytes: &[u8], state: &mut RevState) -> Result<(), StoreError> {
     let mut lines = bytes.split(|b| *b == b'\n').enumerate().peekable();
     while let Some((i, line)) = lines.next() {
         let last = lines.peek().is_none();
@@ -721,6 +726,17 @@ fn replay(bytes: &[u8], state: &mut RevState) -> Result<(), StoreError> {
 
 /// Rewrites the log as the state's snapshot (atomically) and opens it for appending.
 fn compact(path: &Path, state: &RevState) -> Result<Log, StoreError> {
+    let (bytes, lines) = snapshot_bytes(state)?;
+    write_file_atomic(path, &bytes)?;
+    Ok(Log {
+        file: open_private(path, true)?,
+        lines,
+        broken: false,
+    })
+}
+
+/// The compacted log for `state`, one change per line, and its number of lines.
+pub(crate) fn snapshot_bytes(state: &RevState) -> Result<(Vec<u8>, usize), StoreError> {
     let snapshot = state.snapshot();
     let mut bytes = Vec::with_capacity(snapshot.len() * 96);
     for change in &snapshot {
@@ -728,12 +744,7 @@ fn compact(path: &Path, state: &RevState) -> Result<Log, StoreError> {
             .map_err(|e| StoreError::Other(json_error(&e)))?;
         bytes.push(b'\n');
     }
-    write_file_atomic(path, &bytes)?;
-    Ok(Log {
-        file: open_private(path, true)?,
-        lines: snapshot.len(),
-        broken: false,
-    })
+    Ok((bytes, snapshot.len()))
 }
 
 impl FileRev {

@@ -42,14 +42,14 @@ use serde::{Deserialize, Serialize};
 use crate::password::PasswordError;
 use crate::verify::UserId;
 
-mod file;
+pub(crate) mod file;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
-mod revocation;
+pub(crate) mod revocation;
 #[cfg(feature = "sqlx")]
 mod sql;
-mod users;
+pub(crate) mod users;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{

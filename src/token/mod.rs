@@ -120,7 +120,7 @@
 //! [`RevocationStore::rotate`]: crate::store::RevocationStore::rotate
 
 mod issuer;
-mod parse;
+pub(crate) mod parse;
 mod reply;
 mod service;
 mod settings;

@@ -45,7 +45,7 @@ mod clock;
 mod header;
 mod issuers;
 pub(crate) mod keys;
-mod payload;
+pub(crate) mod payload;
 mod policy;
 mod publish;
 pub(crate) mod registered;
