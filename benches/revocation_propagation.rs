@@ -1,14 +1,17 @@
 //! Revocation propagation across replicas (the `redis` feature): the time from a revocation on
 //! instance A (its `revoke_if_absent` answered) to the moment instance B's local
-//! `RedisRevocationSet` refuses the token, p50/p99 over 1000 revocations; and the cost of one
-//! layer-side check on that set against `MemoryRevocationStore::is_revoked_sync`.
+//! `RedisRevocationSet` refuses the token, p50/p99 over 1000 revocations; the cost of one
+//! check on that set against `MemoryRevocationStore::is_revoked_sync`; and one request through
+//! `JwtAuthLayer` with each of the two as its verifier's `RevocationCheck` (same token,
+//! interleaved rounds).
 //!
-//! Starts its own `redis-server` on an ephemeral port. Run with
+//! Starts its own `redis-server` (AOF, `appendfsync always`) on an ephemeral port. Run with
 //! `cargo bench --features redis --bench revocation_propagation`.
 //!
-//! One run on the shared 2-core machine (loopback, Redis 7.0): propagation p50 110 ns, p99
-//! 320 ns, max 4.8 ms (Redis publishes before it replies, so B usually holds the id before A's
-//! answer returns); one check 25.7 ns on the set against 28.1 ns on the memory store (0.91×).
+//! One run (`--all-features`) on the shared 2-core machine, load average about 7 (loopback,
+//! Redis 7.0): propagation p50 35 µs, p99 8.0 ms, max 24 ms; one check 107 ns on the set
+//! against 124 ns on the memory store (0.87×); one request through the layer 5.31 µs with the
+//! set against 5.53 µs with the memory store (0.96×). See BENCHMARKS.md, "Stores".
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

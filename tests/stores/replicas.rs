@@ -458,6 +458,27 @@ async fn three_processes_share_rotation_reuse_detection_logout_and_users() {
     let (other, _) = login(addrs[0], ALICE).await;
     assert_eq!(protected(addrs[1], &other).await.status, 200);
 
+    // A token without a session (as issued without --redis-url) is refused.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let no_sid = tower_jwt_auth::Keys::hs256(SECRET.as_bytes())
+        .expect("keys")
+        .encode(&serde_json::json!({
+            "token_type": "access", "exp": now + 300, "iat": now,
+            "jti": "0dbd3733a1a44c6c8a8e0d0b4b0e7c1f", "user_id": "1",
+        }))
+        .expect("token");
+    let r = protected(addrs[0], &no_sid).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.json()["messages"][0]["message"],
+        "Token has no id",
+        "{}",
+        r.body
+    );
+
     // A user added with the CLI while the three run logs in on all three.
     add_user("bob", "builder-of-things", &db);
     for &a in &addrs {
