@@ -24,7 +24,7 @@ else
   export RUSTC_BOOTSTRAP=1
   fuzz=(cargo fuzz)
 fi
-"${fuzz[@]}" build -O
+"${fuzz[@]}" build -O --sanitizer none
 triple="$(rustc -vV | sed -n 's/^host: //p')"
 bin="target/$triple/release"
 

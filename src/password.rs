@@ -491,7 +491,11 @@ impl PasswordHasher {
     /// their own files (a hash over the ceiling stays loadable and is refused at login).
     pub(crate) fn is_well_formed(hash: &str) -> bool {
         HashKind::of(hash) == Some(HashKind::Unusable)
-            || Stored::parse_within(hash, &HashCostLimits::NONE).is_ok()
+            || matches!(
+                Stored::parse_within(hash, &HashCostLimits::NONE),
+                // Even `NONE` refuses a PBKDF2 iteration count beyond `u32`: still a cost.
+                Ok(_) | Err(StoredHashError::OverCostCeiling(_))
+            )
     }
 
     async fn run<T, F>(&self, f: F) -> Result<T, PasswordError>
@@ -598,17 +602,14 @@ impl Stored {
                         limits.pbkdf2_iterations
                     ))
                 };
-                let iterations: u32 = match iterations.parse() {
-                    Ok(n) => n,
-                    // All digits, so only too large for a u32.
-                    Err(_) if iterations.len() <= 20 => return Err(over(iterations)),
+                // `None`: all digits, so only too large for a u32.
+                let parsed: Option<u32> = match iterations.parse() {
+                    Ok(n) => Some(n),
+                    Err(_) if iterations.len() <= 20 => None,
                     Err(_) => return Err(StoredHashError::Malformed),
                 };
-                if iterations == 0 || salt.is_empty() {
+                if parsed == Some(0) || salt.is_empty() {
                     return Err(StoredHashError::Malformed);
-                }
-                if iterations > limits.pbkdf2_iterations {
-                    return Err(over(&iterations.to_string()));
                 }
                 let hash = STANDARD
                     .decode(b64)
@@ -617,6 +618,12 @@ impl Stored {
                 if hash.len() != 32 {
                     return Err(StoredHashError::Malformed);
                 }
+                // The cost last: only a well-formed hash is "over the ceiling".
+                let Some(iterations) = parsed.filter(|n| *n <= limits.pbkdf2_iterations) else {
+                    return Err(over(
+                        &parsed.map_or_else(|| iterations.to_owned(), |n| n.to_string()),
+                    ));
+                };
                 Ok(Self::Pbkdf2 {
                     iterations,
                     salt: salt.to_owned(),
@@ -630,10 +637,11 @@ impl Stored {
         let parsed = PasswordHash::new(phc).map_err(|_| StoredHashError::Malformed)?;
         Algorithm::try_from(parsed.algorithm).map_err(|_| StoredHashError::Malformed)?;
         let params = Params::try_from(&parsed).map_err(|_| StoredHashError::Malformed)?;
-        limits.check_argon2(params.m_cost(), params.t_cost(), params.p_cost())?;
         if parsed.salt.is_none() || parsed.hash.is_none() {
             return Err(StoredHashError::Malformed);
         }
+        // The cost last: only a well-formed hash is "over the ceiling".
+        limits.check_argon2(params.m_cost(), params.t_cost(), params.p_cost())?;
         Ok(Self::Argon2(phc.to_owned()))
     }
 
@@ -743,6 +751,44 @@ mod tests {
                 "argon2 with m × t = 1048576 KiB (the ceiling is 262144 KiB)".into()
             ))
         );
+    }
+
+    /// Only a well-formed hash is "over the cost ceiling", and a well-formed one of any cost
+    /// still loads from a store's file (it is refused at login).
+    #[test]
+    fn over_the_ceiling_only_when_well_formed() {
+        let h = fast();
+        let b64 = "N/8/eXn1y0lb+ETtL4tXyfi53z3BXJ99tNTKsXWLnk8=";
+        let salt = "c2FsdHNhbHRzYWx0";
+        for malformed in [
+            "pbkdf2_sha256$10006000$salt$AAAA".to_owned(),
+            "pbkdf2_sha256$99999999999$salt$!!!".to_owned(),
+            format!("pbkdf2_sha256$99999999999$${b64}"),
+            format!("$argon2id$v=19$m=1048576,t=2,p=1${salt}"),
+        ] {
+            assert_eq!(
+                h.check_stored(&malformed),
+                Err(StoredHashError::Malformed),
+                "{malformed}"
+            );
+            assert!(!PasswordHasher::is_well_formed(&malformed), "{malformed}");
+        }
+        for costly in [
+            format!("pbkdf2_sha256$10006000$salt${b64}"),
+            format!("pbkdf2_sha256$99999999999$salt${b64}"),
+            format!(
+                "$argon2id$v=19$m=1048576,t=2,p=1${salt}$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+            ),
+        ] {
+            assert!(
+                matches!(
+                    h.check_stored(&costly),
+                    Err(StoredHashError::OverCostCeiling(_))
+                ),
+                "{costly}"
+            );
+            assert!(PasswordHasher::is_well_formed(&costly), "{costly}");
+        }
     }
 
     #[test]
