@@ -8,7 +8,7 @@
 //! Starts its own `redis-server` (AOF, `appendfsync always`) on an ephemeral port. Run with
 //! `cargo bench --features redis --bench revocation_propagation`.
 //!
-//! One run (`--all-features`) on the shared 2-core machine, load average about 7 (loopback,
+//! One run (`--all-features`) on the 2-vCPU host of BENCHMARKS.md under load (load average about 7) (loopback,
 //! Redis 7.0): propagation p50 35 µs, p99 8.0 ms, max 24 ms; one check 107 ns on the set
 //! against 124 ns on the memory store (0.87×); one request through the layer 5.31 µs with the
 //! set against 5.53 µs with the memory store (0.96×). See BENCHMARKS.md, "Stores".
