@@ -27,14 +27,14 @@ use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::{Service, ServiceBuilder, service_fn};
-use tower_jwt_auth::{ConfigError, JwtAuthLayer, Keys, ResponseBody, SimpleJwtClaims};
+use tower_jwt_auth::{Claims, ConfigError, JwtAuthLayer, Keys, ResponseBody, SimpleJwtClaims};
 
 /// Used when `JWT_SECRET` is not set. Never use it outside a demo.
 const DEV_SECRET: &str = "hyper-example-development-secret-change-me-0123456789";
 
 /// The protected handler: the layer has verified the token and left its claims here.
 async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let res = match req.extensions().get::<SimpleJwtClaims>() {
+    let res = match req.extensions().get::<Claims<SimpleJwtClaims>>() {
         Some(claims) => Response::new(Full::from(format!("hello, user {}\n", claims.user_id))),
         None => {
             // Only reachable if the layer is not installed: a server bug, not a client error.

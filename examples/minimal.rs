@@ -13,11 +13,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use http::{Request, Response, header::AUTHORIZATION};
 use http_body_util::BodyExt;
 use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
-use tower_jwt_auth::{JwtAuthLayer, Keys, ResponseBody, SimpleJwtClaims};
+use tower_jwt_auth::{Claims, JwtAuthLayer, Keys, ResponseBody, SimpleJwtClaims};
 
 /// The handler: the layer only calls it with verified claims in the extensions.
 async fn hello(req: Request<String>) -> Result<Response<String>, Infallible> {
-    let claims = req.extensions().get::<SimpleJwtClaims>();
+    let claims = req.extensions().get::<Claims<SimpleJwtClaims>>();
     let user = claims.map_or("?", |c| c.user_id.as_str());
     Ok(Response::new(format!("hello, user {user}")))
 }

@@ -20,7 +20,7 @@
 //! ```
 //!
 //! With tonic-build (`tonic-prost-build`) you get the same service from the `.proto`; the layer
-//! line and the `extensions().get::<SimpleJwtClaims>()` call stay exactly as here.
+//! line and the `extensions().get::<Claims<SimpleJwtClaims>>()` call stay exactly as here.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -34,7 +34,7 @@ use tonic::server::{NamedService, UnaryService};
 use tonic::transport::{Channel, Server, server::TcpIncoming};
 use tonic::{Request, Response, Status};
 use tonic_prost::ProstCodec;
-use tower_jwt_auth::{ConfigError, JwtAuthLayer, Keys, SimpleJwtClaims};
+use tower_jwt_auth::{Claims, ConfigError, JwtAuthLayer, Keys, SimpleJwtClaims};
 
 /// The one method's path: `/{package}.{service}/{method}`.
 pub(crate) const WHO_AM_I: &str = "/authdemo.Identity/WhoAmI";
@@ -70,7 +70,7 @@ impl UnaryService<WhoAmIRequest> for WhoAmI {
     type Future = std::future::Ready<Result<Response<WhoAmIReply>, Status>>;
 
     fn call(&mut self, request: Request<WhoAmIRequest>) -> Self::Future {
-        let reply = match request.extensions().get::<SimpleJwtClaims>() {
+        let reply = match request.extensions().get::<Claims<SimpleJwtClaims>>() {
             Some(claims) => Ok(Response::new(WhoAmIReply {
                 user_id: claims.user_id.to_string(),
                 jti: claims.jti.clone(),

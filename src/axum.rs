@@ -1,4 +1,4 @@
-//! axum integration (feature `axum`): the [`Claims`] extractor, and `IntoResponse` for
+//! axum integration (feature `axum`): [`Claims`] as an extractor, and `IntoResponse` for
 //! [`AuthError`] so handlers can reject with simplejwt's bodies too.
 //!
 //! ```
@@ -24,16 +24,8 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::error::AuthError;
-use crate::layer::Anonymous;
+use crate::layer::{Anonymous, Claims};
 use crate::layer::{AuthErrorResponder, DefaultResponder};
-
-/// Extracts the claims that [`JwtAuthLayer`](crate::JwtAuthLayer) verified.
-///
-/// If the layer is not installed on the route, extraction fails with a 500 and a message saying
-/// so: a missing layer is a server bug, never a silent 401. Use `Option<Claims<C>>` with the
-/// layer's [optional mode](crate::JwtAuthLayer::optional).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Claims<C>(pub C);
 
 /// The rejection of [`Claims`]: the layer is not installed (or its `C` differs).
 #[derive(Debug, Clone, Copy)]
@@ -84,9 +76,15 @@ impl IntoResponse for MissingClaims {
     }
 }
 
+/// Extracts the claims that [`JwtAuthLayer`](crate::JwtAuthLayer) verified: `Claims(c):
+/// Claims<C>` gives the shared `Arc<C>` (a reference count, never a copy of the claims).
+///
+/// If the layer is not installed on the route, extraction fails with a 500 and a message saying
+/// so: a missing layer is a server bug, never a silent 401. Use `Option<Claims<C>>` with the
+/// layer's [optional mode](crate::JwtAuthLayer::optional).
 impl<S, C> FromRequestParts<S> for Claims<C>
 where
-    C: Clone + Send + Sync + 'static,
+    C: Send + Sync + 'static,
     S: Send + Sync,
 {
     type Rejection = MissingClaims;
@@ -94,18 +92,19 @@ where
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         parts
             .extensions
-            .get::<C>()
+            .get::<Self>()
             .cloned()
-            .map(Claims)
             .ok_or(MissingClaims {
                 type_name: std::any::type_name::<C>(),
             })
     }
 }
 
+/// `Option<Claims<C>>`: `None` for a request the layer let through in
+/// [optional mode](crate::JwtAuthLayer::optional) without credentials.
 impl<S, C> OptionalFromRequestParts<S> for Claims<C>
 where
-    C: Clone + Send + Sync + 'static,
+    C: Send + Sync + 'static,
     S: Send + Sync,
 {
     type Rejection = MissingClaims;
@@ -114,8 +113,8 @@ where
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        match parts.extensions.get::<C>() {
-            Some(c) => Ok(Some(Claims(c.clone()))),
+        match parts.extensions.get::<Self>() {
+            Some(c) => Ok(Some(c.clone())),
             None if parts.extensions.get::<Anonymous>().is_some() => Ok(None),
             None => Err(MissingClaims {
                 type_name: std::any::type_name::<C>(),

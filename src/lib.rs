@@ -4,7 +4,8 @@
 //! # Overview
 //!
 //! [`JwtAuthLayer<C>`] verifies `Authorization: Bearer <jwt>` on every request, puts the decoded
-//! claims `C` into the request's extensions and calls your service; anything else gets
+//! claims into the request's extensions as a [`Claims<C>`] (shared, dereferencing to `C`) and
+//! calls your service; anything else gets
 //! simplejwt's JSON 401 with an RFC 6750 `WWW-Authenticate` challenge (or a gRPC
 //! `UNAUTHENTICATED` status for gRPC requests). Verification is a pure synchronous function
 //! ([`Verifier::verify`]) shared by the layer and the token services; the layer never awaits and
@@ -29,7 +30,8 @@
 //! * `store` (feature `token`): the user and revocation stores behind traits, in memory or in
 //!   files.
 //! * `password` (feature `token`): argon2id hashing; Django's hashes verified and upgraded.
-//! * `Claims` (feature `axum`, on by default): the axum extractor for the claims the layer verified.
+//! * [`Claims`]: the verified claims in the request extensions; with the `axum` feature (on by
+//!   default) also the axum extractor.
 //!
 //! Errors ([`AuthError`], [`AuthErrorKind`], [`ConfigError`]) sit at the root; every public type
 //! is re-exported there too.
@@ -39,7 +41,7 @@
 //! ```
 //! use http::{Request, Response, StatusCode};
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};
-//! use tower_jwt_auth::{JwtAuthLayer, Keys, SimpleJwtClaims};
+//! use tower_jwt_auth::{Claims, JwtAuthLayer, Keys, SimpleJwtClaims};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -47,7 +49,7 @@
 //! let svc = ServiceBuilder::new()
 //!     .layer(JwtAuthLayer::<SimpleJwtClaims>::new(keys.clone()))
 //!     .service(service_fn(|req: Request<String>| async move {
-//!         let claims = req.extensions().get::<SimpleJwtClaims>().cloned();
+//!         let claims = req.extensions().get::<Claims<SimpleJwtClaims>>();
 //!         let user = claims.map(|c| c.user_id.to_string()).unwrap_or_default();
 //!         Ok::<_, std::convert::Infallible>(Response::new(format!("hello, user {user}")))
 //!     }));
@@ -75,7 +77,7 @@
 //! |---|---|---|
 //! | `aws-lc-rs` | yes | AWS-LC for RS/PS/ES/EdDSA verification and signing |
 //! | `rust-crypto` | no | pure-Rust RustCrypto backend instead (if both are on, aws-lc-rs is used) |
-//! | `axum` | yes | the `Claims` extractor and `IntoResponse` for [`AuthError`] (only `axum-core`) |
+//! | `axum` | yes | [`Claims`] as an axum extractor and `IntoResponse` for [`AuthError`] (only `axum-core`) |
 //! | `token` | yes | the token endpoints (`token`), `password` hashing (argon2id; Django's hashes verified) and the user and revocation stores (`store`) |
 //!
 //! HS256/384/512 always run on RustCrypto's `hmac` + `sha2` (the fastest here), whichever backend.
@@ -140,13 +142,13 @@ pub use crate::layer::cache;
 pub use crate::layer::future;
 
 #[cfg(feature = "axum")]
-pub use crate::axum::{Claims, MissingClaims};
+pub use crate::axum::MissingClaims;
 pub use crate::error::{AuthError, AuthErrorKind, ConfigError};
 #[doc(hidden)]
 pub use crate::layer::bearer::bearer_token;
 pub use crate::layer::{
-    Anonymous, AuthCheck, AuthErrorResponder, DefaultResponder, JwtAuth, JwtAuthLayer, NoCheck,
-    RequireScope, ResponseBody, TokenCache, WithCheck, json_body,
+    Anonymous, AuthCheck, AuthErrorResponder, Claims, DefaultResponder, JwtAuth, JwtAuthLayer,
+    NoCheck, RequireScope, ResponseBody, TokenCache, WithCheck, json_body,
 };
 pub use crate::verify::{
     Algorithm, Clock, Key, KeySource, Keys, RevocationCheck, SimpleJwtClaims, TokenType, UserId,

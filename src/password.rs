@@ -540,7 +540,6 @@ fn verify_argon2_phc(phc: &str, password: &[u8]) -> bool {
     argon2::PasswordVerifier::verify_password(&Argon2::default(), password, &parsed).is_ok()
 }
 
-/// A stored hash that parsed and whose costs are within bounds.
 /// Parses `hash` within `limits` and verifies `password` against it, synchronously (the fuzz
 /// targets' entry).
 #[cfg(feature = "fuzzing")]
@@ -552,6 +551,7 @@ pub(crate) fn verify_stored_sync(
     Stored::parse_within(hash, limits).map(|s| s.verify(password))
 }
 
+/// A stored hash that parsed and whose costs are within bounds.
 enum Stored {
     /// A PHC argon2 string (Django's `argon2` prefix already stripped).
     Argon2(String),

@@ -11,9 +11,12 @@ use tower_jwt_auth::store::{
     FileRevocationStore, FileUserStore, MemoryRevocationStore, MemoryUserStore, RevocationStore,
     StoreError, UserStore,
 };
-use tower_jwt_auth::token::{ClientAddrSource, Issuer, TokenEndpoints, TokenSettings};
+use tower_jwt_auth::token::{
+    ClientAddrSource, Issuer, LoginThrottle, TokenEndpoints, TokenSettings,
+};
 use tower_jwt_auth::{Algorithm, Key, Keys, Verifier};
 
+use crate::replicas::{self, UserAdmin};
 use crate::routes::{AppState, DEFAULT_BODY_LIMIT, DEFAULT_REQUEST_TIMEOUT, app};
 use crate::storage::{self, ScheduleStore, SecretSource};
 
@@ -46,10 +49,23 @@ pub(crate) struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the bound address is printed).
     #[arg(long, default_value = "127.0.0.1:8000")]
     pub(crate) addr: SocketAddr,
-    /// Keep users, schedules, revoked tokens and the signing secret in this directory.
-    /// Without it everything is in memory and a demo user is created.
+    /// Keep users, schedules, revoked tokens and the signing secret in this directory (JSON
+    /// files). Without it (and without --database-url) everything is in memory and a demo user is
+    /// created. With --database-url only the schedules and the signing secret are kept here.
     #[arg(long, value_name = "DIR")]
     pub(crate) data_dir: Option<PathBuf>,
+    /// Keep users and revoked tokens in this database: `postgres://USER:PASS@HOST/DB` or
+    /// `sqlite://FILE` (Django's `auth_user` and simplejwt's blacklist tables, created if
+    /// missing). Shared by every replica. Needs the `sqlx` feature.
+    #[arg(long, value_name = "URL")]
+    pub(crate) database_url: Option<String>,
+    /// Keep revocations and the login throttle in Redis (`redis://[:PASS@]HOST:PORT/DB`), and
+    /// check every request's session against a local copy of the revocations kept current by
+    /// pub/sub: a logout on one replica is refused by all within milliseconds. Fails closed:
+    /// while Redis is unreachable, token endpoints answer 503 and protected routes 401. Needs
+    /// the `redis` feature (and usually --database-url, for the users).
+    #[arg(long, value_name = "URL")]
+    pub(crate) redis_url: Option<String>,
     /// Access token lifetime in seconds (simplejwt's ACCESS_TOKEN_LIFETIME).
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=315_360_000))]
     pub(crate) access_lifetime: u64,
@@ -89,25 +105,34 @@ enum UsersCommand {
         /// Create the user inactive (it cannot log in).
         #[arg(long)]
         inactive: bool,
-        /// The data directory.
-        #[arg(long, value_name = "DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        target: UsersTarget,
     },
     /// List users: id, username, active.
     List {
-        /// The data directory.
-        #[arg(long, value_name = "DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        target: UsersTarget,
     },
     /// Import users from Django's `manage.py dumpdata auth.user` JSON, keeping their ids,
     /// active flags and password hashes.
     ImportDjango {
         /// The dumpdata file.
         file: PathBuf,
-        /// The data directory.
-        #[arg(long, value_name = "DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        target: UsersTarget,
     },
+}
+
+/// Where the `users` subcommands find the users: one of the two.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+struct UsersTarget {
+    /// The data directory.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// The database (`postgres://…` or `sqlite://FILE`; needs the `sqlx` feature).
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
 }
 
 /// Parses the command line and runs it.
@@ -162,7 +187,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, BoxError> {
 }
 
 fn serve(args: ServeArgs) -> Result<(), BoxError> {
+    replicas::check_features(args.database_url.as_deref(), args.redis_url.as_deref())?;
     runtime()?.block_on(async move {
+        #[cfg(feature = "sqlx")]
+        if let Some(url) = args.database_url.clone() {
+            return serve_database(args, &url).await;
+        }
         match args.data_dir.clone() {
             Some(dir) => {
                 // Open (and validate) everything before creating anything: a corrupt file stops
@@ -170,7 +200,6 @@ fn serve(args: ServeArgs) -> Result<(), BoxError> {
                 ensure_dir(&dir)?;
                 let schedules = ScheduleStore::open(&storage::schedules_path(&dir))?;
                 let users = open_users(&dir)?;
-                let revocations = open_revocations(&dir)?;
                 let keys = match asymmetric_keys(&args)? {
                     Some(keys) => keys,
                     None => signing_keys(Some(&dir))?,
@@ -183,8 +212,9 @@ fn serve(args: ServeArgs) -> Result<(), BoxError> {
                         dir.display()
                     );
                 }
+                let revocations = || open_revocations(&dir);
                 let intro = Intro::Text(intro);
-                run(args, keys, users, revocations, schedules, intro).await
+                with_revocations(args, keys, users, revocations, schedules, intro).await
             }
             None => {
                 let keys = match asymmetric_keys(&args)? {
@@ -192,13 +222,113 @@ fn serve(args: ServeArgs) -> Result<(), BoxError> {
                     None => signing_keys(None)?,
                 };
                 let (users, demo) = demo_users().await?;
-                let revocations = MemoryRevocationStore::new();
                 let schedules = ScheduleStore::memory();
                 let intro = Intro::Demo(demo);
-                run(args, keys, users, revocations, schedules, intro).await
+                let revocations = || Ok(MemoryRevocationStore::new());
+                with_revocations(args, keys, users, revocations, schedules, intro).await
             }
         }
     })
+}
+
+/// `serve --database-url URL`: users and revocations in the database; schedules and the signing
+/// secret in `--data-dir` if given, else in memory (and `JWT_SECRET`).
+#[cfg(feature = "sqlx")]
+async fn serve_database(args: ServeArgs, url: &str) -> Result<(), BoxError> {
+    let schedules = match &args.data_dir {
+        Some(dir) => {
+            ensure_dir(dir)?;
+            ScheduleStore::open(&storage::schedules_path(dir))?
+        }
+        None => ScheduleStore::memory(),
+    };
+    let db = replicas::open_database(url).await?;
+    let users = db.users();
+    let keys = match asymmetric_keys(&args)? {
+        Some(keys) => keys,
+        None => signing_keys(args.data_dir.as_deref())?,
+    };
+    let count = users.list().await?.len();
+    let shown = replicas::mask_url(url);
+    let mut intro = format!("database: {shown} ({count} users)\n");
+    if count == 0 {
+        intro += &format!("add one with: schedule_server users add NAME --database-url {shown}\n");
+    }
+    let revocations = || Ok(db.revocations());
+    with_revocations(
+        args,
+        keys,
+        users,
+        revocations,
+        schedules,
+        Intro::Text(intro),
+    )
+    .await
+}
+
+/// Serves with Redis's revocations, throttle and session check if `--redis-url` was given, else
+/// with the revocation store `fallback` makes.
+async fn with_revocations<U: UserStore, R: RevocationStore>(
+    args: ServeArgs,
+    keys: Keys,
+    users: U,
+    fallback: impl FnOnce() -> Result<R, BoxError>,
+    schedules: ScheduleStore,
+    intro: Intro,
+) -> Result<(), BoxError> {
+    #[cfg(feature = "redis")]
+    if let Some(url) = args.redis_url.clone() {
+        let redis =
+            replicas::open_redis(&url, tower_jwt_auth::token::ThrottleSettings::default()).await?;
+        let shared = Shared {
+            throttle: Some(redis.throttle),
+            sessions: Some(std::sync::Arc::new(redis.set)),
+            note: format!(
+                "redis: {} (revocations, login throttle, sessions)\n",
+                replicas::mask_url(&url)
+            ),
+        };
+        return run(
+            args,
+            keys,
+            users,
+            redis.revocations,
+            schedules,
+            intro,
+            shared,
+        )
+        .await;
+    }
+    run(
+        args,
+        keys,
+        users,
+        fallback()?,
+        schedules,
+        intro,
+        Shared::none(),
+    )
+    .await
+}
+
+/// The stores shared with other replicas beyond users and revocations (`--redis-url`).
+struct Shared<T> {
+    /// The login throttle, instead of the in-memory one.
+    throttle: Option<T>,
+    /// The session check of the protected route; logouts end sessions.
+    sessions: Option<std::sync::Arc<dyn tower_jwt_auth::RevocationCheck>>,
+    /// A line for the banner.
+    note: String,
+}
+
+impl Shared<tower_jwt_auth::token::MemoryLoginThrottle> {
+    fn none() -> Self {
+        Self {
+            throttle: None,
+            sessions: None,
+            note: String::new(),
+        }
+    }
 }
 
 /// `--algorithm` with `--signing-key` (and `--verify-key`s): the signing key first, each with
@@ -273,13 +403,14 @@ struct Demo {
 }
 
 /// Builds the app over the given stores and serves it until SIGINT/SIGTERM.
-async fn run<U: UserStore, R: RevocationStore>(
+async fn run<U: UserStore, R: RevocationStore, T: LoginThrottle>(
     args: ServeArgs,
     keys: Keys,
     users: U,
     revocations: R,
     schedules: ScheduleStore,
     intro: Intro,
+    shared: Shared<T>,
 ) -> Result<(), BoxError> {
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -294,28 +425,50 @@ async fn run<U: UserStore, R: RevocationStore>(
     if published {
         issuer = issuer.issuer(base.clone());
     }
+    if shared.sessions.is_some() {
+        issuer = issuer.claims(replicas::session_claims);
+    }
     let mut settings = TokenSettings::default();
     settings.rotate_refresh_tokens = args.rotate_refresh_tokens;
     settings.blacklist_after_rotation = args.blacklist_after_rotation;
     settings.revoke_family_on_reuse = !args.no_revoke_family_on_reuse;
     // The router puts each connection's peer address in the request (`routes::client_addr`).
     settings.client_addr = ClientAddrSource::Extensions;
-    let tokens = TokenEndpoints::new(issuer, users.clone(), revocations, settings)?;
+    let lifetimes = i64::try_from(args.access_lifetime.saturating_add(args.refresh_lifetime))?;
+    let logout_store = revocations.clone();
+    let mut tokens = TokenEndpoints::new(issuer, users.clone(), revocations, settings)?;
+    if let Some(throttle) = shared.throttle {
+        tokens = tokens.with_login_throttle(throttle)?;
+    }
+    let verifier = match &shared.sessions {
+        Some(check) => replicas::session_verifier(keys.clone(), std::sync::Arc::clone(check)),
+        None => Verifier::new(keys.clone()),
+    };
     let state = AppState {
         tokens,
-        verifier: Verifier::new(keys.clone()),
+        verifier,
         users,
         schedules,
         body_limit: DEFAULT_BODY_LIMIT,
         request_timeout: DEFAULT_REQUEST_TIMEOUT,
     };
 
-    print_banner(addr, &intro);
+    print_banner(addr, &intro, &shared.note);
     tracing::info!(%addr, "listening");
 
     let mut router = app(state);
     if published {
         router = router.merge(crate::routes::publish_routes(&keys, &base));
+    }
+    if shared.sessions.is_some() {
+        router = replicas::end_sessions_on_logout(
+            router,
+            logout_store,
+            keys.clone(),
+            lifetimes,
+            DEFAULT_BODY_LIMIT,
+            DEFAULT_REQUEST_TIMEOUT,
+        );
     }
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service)
@@ -328,7 +481,7 @@ async fn run<U: UserStore, R: RevocationStore>(
 /// What a person starting the server needs: the address and, for the in-memory demo, the
 /// credentials and three curl lines to paste (obtain a token, POST an example schedule, GET it).
 /// This is the program's output (stdout), not a log line.
-fn print_banner(addr: SocketAddr, intro: &Intro) {
+fn print_banner(addr: SocketAddr, intro: &Intro, note: &str) {
     let base = format!("http://{addr}");
     let mut out = format!("schedule_server listening on {base}\n");
     match intro {
@@ -344,6 +497,7 @@ fn print_banner(addr: SocketAddr, intro: &Intro) {
         }
         Intro::Text(text) => out += text,
     }
+    out += note;
     print!("{out}");
     let _ = std::io::stdout().flush();
 }
@@ -419,26 +573,41 @@ fn random_password(len: usize) -> Result<String, BoxError> {
     Ok(out)
 }
 
-/// `users add|list|import-django`: straight onto the crate's `FileUserStore`.
+/// The user store of `users …`: the data directory's `FileUserStore` or the database's
+/// `SqlUserStore`.
+async fn user_admin(target: &UsersTarget, must_exist: bool) -> Result<UserAdmin, BoxError> {
+    replicas::check_features(target.database_url.as_deref(), None)?;
+    #[cfg(feature = "sqlx")]
+    if let Some(url) = &target.database_url {
+        return Ok(UserAdmin::Sql(replicas::open_database(url).await?.users()));
+    }
+    let dir = target
+        .data_dir
+        .as_deref()
+        .ok_or("--data-dir DIR or --database-url URL is required")?;
+    if must_exist && !dir.is_dir() {
+        return Err(format!("no data directory at {}", dir.display()).into());
+    }
+    Ok(UserAdmin::File(open_users(dir)?))
+}
+
+/// `users add|list|import-django`: straight onto the crate's `FileUserStore` or `SqlUserStore`.
 fn users(cmd: UsersCommand) -> Result<(), BoxError> {
     runtime()?.block_on(async move {
         match cmd {
             UsersCommand::Add {
                 name,
                 inactive,
-                data_dir,
+                target,
             } => {
-                let store = open_users(&data_dir)?;
+                let store = user_admin(&target, false).await?;
                 let password = read_password()?;
                 let user = store.add_user(&name, &password, !inactive).await?;
                 let note = if user.is_active { "" } else { " (inactive)" };
                 println!("added user {:?} with id {}{note}", user.username, user.id);
             }
-            UsersCommand::List { data_dir } => {
-                if !data_dir.is_dir() {
-                    return Err(format!("no data directory at {}", data_dir.display()).into());
-                }
-                let store = open_users(&data_dir)?;
+            UsersCommand::List { target } => {
+                let store = user_admin(&target, true).await?;
                 let mut out = String::from("id\tusername\tactive\n");
                 for u in store.list().await? {
                     let active = if u.is_active { "yes" } else { "no" };
@@ -446,10 +615,10 @@ fn users(cmd: UsersCommand) -> Result<(), BoxError> {
                 }
                 print!("{out}");
             }
-            UsersCommand::ImportDjango { file, data_dir } => {
+            UsersCommand::ImportDjango { file, target } => {
                 let json = std::fs::read_to_string(&file)
                     .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-                let store = open_users(&data_dir)?;
+                let store = user_admin(&target, false).await?;
                 let imported = store.import_django(&json).await?;
                 println!("imported {} users from Django", imported.len());
             }

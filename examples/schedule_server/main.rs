@@ -13,14 +13,25 @@
 //! cargo run --example schedule_server -- serve --data-dir ./data
 //! ```
 //!
+//! Several replicas share users and revocations in a database and Redis (features `sqlx`,
+//! `redis`; see `replicas.rs`):
+//!
+//! ```not_rust
+//! cargo run --example schedule_server --features sqlx,redis -- \
+//!     users add alice --database-url postgres://app:PASS@db/app
+//! JWT_SECRET=… cargo run --example schedule_server --features sqlx,redis -- serve \
+//!     --database-url postgres://app:PASS@db/app --redis-url redis://redis:6379/
+//! ```
+//!
 //! Files: `routes.rs` (`app(state) -> Router`: the tower-http stack, `JwtAuthLayer`, handlers
 //! taking `Claims<SimpleJwtClaims>`), `compat.rs` (what only Django REST framework
 //! compatibility needs), `domain.rs` (schedule types and validation), `storage.rs` (files, the
-//! signing secret), `cli.rs` (flags, subcommands, startup).
+//! signing secret), `replicas.rs` (the database and Redis), `cli.rs` (flags, subcommands, startup).
 
 mod cli;
 mod compat;
 mod domain;
+mod replicas;
 mod routes;
 mod storage;
 

@@ -385,7 +385,7 @@ fn request_span<B>(req: &axum::http::Request<B>) -> Span {
 
 /// Runs inside `JwtAuthLayer`: the caller's id goes on the request's log line.
 fn log_user(req: Request) -> Request {
-    if let Some(claims) = req.extensions().get::<SimpleJwtClaims>() {
+    if let Some(claims) = req.extensions().get::<Claims<SimpleJwtClaims>>() {
         Span::current().record("user", claims.user_id.as_str());
     }
     req

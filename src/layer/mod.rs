@@ -3,8 +3,8 @@
 //!
 //! On each request [`JwtAuth`] finds the token (the `Authorization: Bearer` header, optionally a
 //! cookie), verifies it synchronously with the [`Verifier`](crate::Verifier) (or a
-//! [`TokenCache`] in front of it), inserts the claims `C` into the request's extensions and calls
-//! the inner service; on failure it answers with the [`AuthErrorResponder`]'s response
+//! [`TokenCache`] in front of it), inserts the claims into the request's extensions as a shared
+//! [`Claims<C>`] and calls the inner service; on failure it answers with the [`AuthErrorResponder`]'s response
 //! (simplejwt's JSON 401 and an RFC 6750 challenge by default). An optional async [`AuthCheck`]
 //! runs after verification ("the user still exists").
 //!
@@ -15,6 +15,7 @@
 //! | `bearer.rs` | finding the token in the headers |
 //! | `cache.rs` | [`TokenCache`] |
 //! | `check.rs` | [`AuthCheck`], [`NoCheck`], [`WithCheck`] |
+//! | `claims.rs` | [`Claims`]: the verified claims in the request extensions |
 //! | `metadata.rs` | [`ProtectedResourceMetadata`]: the RFC 9728 document and its service |
 //! | `scope.rs` | [`RequireScope`]: per-route scopes and roles, 403 `insufficient_scope` |
 //! | `response.rs` | [`AuthErrorResponder`], [`DefaultResponder`], gRPC answers |
@@ -42,6 +43,7 @@ pub(crate) mod bearer;
 mod body;
 pub mod cache;
 mod check;
+mod claims;
 pub mod future;
 mod metadata;
 pub(crate) mod response;
@@ -51,6 +53,7 @@ mod service;
 pub use self::body::ResponseBody;
 pub use self::cache::TokenCache;
 pub use self::check::{AuthCheck, NoCheck, WithCheck};
+pub use self::claims::Claims;
 pub use self::metadata::{MetadataService, ProtectedResourceMetadata};
 pub use self::response::{AuthErrorResponder, DefaultResponder, json_body};
 pub use self::scope::{RequireScope, RequireScopeService};

@@ -8,6 +8,7 @@
 //! use http::{Request, Response, StatusCode};
 //! use serde_json::Value;
 //! use tower::{Layer, ServiceExt, service_fn};
+//! use tower_jwt_auth::Claims;
 //! use tower_jwt_auth::layer::RequireScope;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -17,7 +18,7 @@
 //! ));
 //! // What JwtAuthLayer would have inserted: the token's claims.
 //! let mut req = Request::new(String::new());
-//! req.extensions_mut().insert(serde_json::json!({"sub": "alice", "scope": "schedule:read"}));
+//! req.extensions_mut().insert(Claims::new(serde_json::json!({"sub": "alice", "scope": "schedule:read"})));
 //! let res = svc.oneshot(req).await?;
 //! assert_eq!(res.status(), StatusCode::FORBIDDEN);
 //! assert_eq!(
@@ -39,6 +40,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::body::ResponseBody;
+use super::claims::Claims;
 use super::future::ResponseFuture;
 use super::response::{AuthErrorResponder, DefaultResponder};
 use crate::error::{AuthError, AuthErrorKind, ConfigError};
@@ -266,7 +268,7 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        match req.extensions().get::<C>() {
+        match req.extensions().get::<Claims<C>>() {
             Some(claims) if (self.require.check)(claims) => {
                 ResponseFuture::future(self.inner.call(req))
             }

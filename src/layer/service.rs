@@ -17,6 +17,7 @@ use super::bearer::Extractor;
 use super::body::ResponseBody;
 use super::cache::{SharedCache, TokenCache};
 use super::check::{AuthCheck, NoCheck, WithCheck};
+use super::claims::Claims;
 use super::future::{CheckedResponseFuture, ResponseFuture};
 use super::response::{AuthErrorResponder, DefaultResponder, grpc_response, is_grpc};
 use crate::error::{AuthError, AuthErrorKind, ConfigError};
@@ -39,15 +40,18 @@ pub(crate) struct Shared {
 impl Shared {
     /// Extract and verify: `Ok(Some(c))` authenticated, `Ok(None)` anonymous (optional mode).
     #[inline]
-    pub(crate) fn authenticate<C: DeserializeOwned + Clone>(
+    pub(crate) fn authenticate<C: DeserializeOwned>(
         &self,
         headers: &http::HeaderMap,
         cache: Option<&TokenCache<C>>,
-    ) -> Result<Option<C>, AuthError> {
+    ) -> Result<Option<Claims<C>>, AuthError> {
         match self.extractor.extract(headers) {
             Ok(Some(token)) => match cache {
-                Some(cache) => cache.verify_claims(token).map(Some),
-                None => self.verifier.verify_claims(token).map(Some),
+                Some(cache) => cache.verify_claims(token).map(|c| Some(Claims(c))),
+                None => self
+                    .verifier
+                    .verify_claims(token)
+                    .map(|c| Some(Claims::new(c))),
             },
             Ok(None) if self.optional => Ok(None),
             Ok(None) => Err(AuthError::new(AuthErrorKind::Missing)),
@@ -80,9 +84,10 @@ impl Shared {
 
 /// A [`Layer`] that authenticates every request with a JWT bearer token.
 ///
-/// On success the decoded claims `C` are inserted into the request's extensions (read them with
-/// `Extension<C>` in axum, or the `Claims` extractor of the `axum` feature) and
-/// the inner service is called. Otherwise the inner service is not called, and the response is
+/// On success the decoded claims are inserted into the request's extensions as a [`Claims<C>`]
+/// (shared, cheap to clone; it dereferences to `C`): in axum take the `Claims<C>` extractor
+/// (feature `axum`), elsewhere `req.extensions().get::<Claims<C>>()`. Then the inner service is
+/// called. Otherwise the inner service is not called, and the response is
 /// built by the responder (simplejwt's JSON 401 by default, a gRPC status for gRPC requests),
 /// with the [`AuthError`] in its extensions.
 ///
@@ -101,13 +106,14 @@ impl Shared {
 ///
 /// ```
 /// use tower::{ServiceBuilder, ServiceExt, service_fn};
-/// use tower_jwt_auth::{JwtAuthLayer, Keys, SimpleJwtClaims};
+/// use tower_jwt_auth::{Claims, JwtAuthLayer, Keys, SimpleJwtClaims};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let svc = ServiceBuilder::new()
 ///     .layer(JwtAuthLayer::<SimpleJwtClaims>::new(Keys::hs256([7u8; 32])?))
 ///     .service(service_fn(|req: http::Request<String>| async move {
-///         let user = &req.extensions().get::<SimpleJwtClaims>().expect("layer ran").user_id;
+///         let claims = req.extensions().get::<Claims<SimpleJwtClaims>>().expect("layer ran");
+///         let user = &claims.user_id;
 ///         Ok::<_, std::convert::Infallible>(http::Response::new(format!("hello {user}")))
 ///     }));
 /// let res = svc.oneshot(http::Request::new(String::new())).await?;
@@ -273,8 +279,8 @@ impl<C, R, K> JwtAuthLayer<C, R, K> {
     /// [`RevocationCheck`](crate::RevocationCheck)). Failures are never cached.
     ///
     /// Worth it when clients present the same token many times (an access token is typically
-    /// used for minutes): a hit costs a hash, a lock, a compare and a clone of `C` instead of a
-    /// full verification. The costs: memory for up to `capacity` tokens and their claims, and a
+    /// used for minutes): a hit costs a hash, a lock, a compare and a reference count (the
+    /// [`Claims<C>`] it inserts shares the cached claims) instead of a full verification. The costs: memory for up to `capacity` tokens and their claims, and a
     /// key removed from the ring keeps accepting the tokens it signed until they leave the cache
     /// or expire (build a new layer when you retire a key).
     pub fn cache(mut self, capacity: usize) -> Self {
@@ -303,8 +309,11 @@ impl<C, R, K> JwtAuthLayer<C, R, K> {
     /// check the layer never awaits before calling the inner service.
     ///
     /// With a check the inner service must be `Clone`: the ready service moves into the response
-    /// future while the check runs, and a clone takes its place. See the
-    /// [`AuthCheck`] docs for an example.
+    /// future while the check runs, and a clone takes its place. With a [`cache`](Self::cache)
+    /// too, a hit hands the check a copy of the claims (the check gets a [`Verified<C>`]; the
+    /// request still gets the shared [`Claims<C>`]). See the [`AuthCheck`] docs for an example.
+    ///
+    /// [`Verified<C>`]: crate::Verified
     pub fn check<K2>(self, check: K2) -> JwtAuthLayer<C, R, WithCheck<K2>>
     where
         K2: AuthCheck<C>,
@@ -391,7 +400,7 @@ impl<S, C, R, K> JwtAuth<S, C, R, K> {
 impl<S, C, R, ReqBody, ResBody> Service<Request<ReqBody>> for JwtAuth<S, C, R, NoCheck>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    C: DeserializeOwned + Clone + Send + Sync + 'static,
+    C: DeserializeOwned + Send + Sync + 'static,
     R: AuthErrorResponder,
 {
     type Response = Response<ResponseBody<ResBody>>;
@@ -444,10 +453,17 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let grpc = is_grpc(req.headers());
         let state = &*self.state;
-        let verified = match state.shared.extractor.extract(req.headers()) {
+        let checked = match state.shared.extractor.extract(req.headers()) {
             Ok(Some(token)) => match &state.cache {
-                Some(cache) => cache.verify(token),
-                None => state.shared.verifier.verify_bytes::<C>(token),
+                // The check takes a `Verified<C>`: a hit copies the cached claims for it.
+                Some(cache) => cache.verify(token).map(|v| {
+                    let claims = Claims(Arc::clone(&v.claims));
+                    (state.check.0.check(&v.map(|c| C::clone(&c))), claims)
+                }),
+                None => state.shared.verifier.verify_bytes::<C>(token).map(|v| {
+                    let check = state.check.0.check(&v);
+                    (check, Claims::new(v.claims))
+                }),
             },
             Ok(None) if state.shared.optional => {
                 req.extensions_mut().insert(Anonymous);
@@ -456,10 +472,9 @@ where
             Ok(None) => Err(AuthError::new(AuthErrorKind::Missing)),
             Err(e) => Err(e),
         };
-        match verified {
-            Ok(v) => {
-                let check = state.check.0.check(&v);
-                req.extensions_mut().insert(v.claims);
+        match checked {
+            Ok((check, claims)) => {
+                req.extensions_mut().insert(claims);
                 // The inner service was driven to readiness; take it and leave a clone behind
                 // (https://docs.rs/tower/latest/tower/trait.Service.html#be-careful-when-cloning-inner-services).
                 let clone = self.inner.clone();

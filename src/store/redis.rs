@@ -5,9 +5,10 @@
 //! synchronous [`RevocationCheck`]: the hot path never waits on Redis.
 //!
 //! One Redis server (or a primary with replicas) is assumed, not Redis Cluster: the scripts
-//! touch keys they compute. Turn on AOF (`appendonly yes`) so that no acknowledged revocation is
-//! lost when Redis restarts: with the default `appendfsync everysec`, a crash of the Redis
-//! process loses nothing acknowledged, a power loss up to a second.
+//! touch keys they compute. Turn on AOF with `appendonly yes` and `appendfsync always` so that no
+//! acknowledged revocation is lost when Redis restarts or crashes. With the default `appendfsync
+//! everysec`, Redis answers before writing the file while a background fsync is slow, so even a
+//! crash of the Redis process alone can lose up to about two seconds of acknowledged revocations.
 //!
 //! The example is on [`RedisConnection`].
 

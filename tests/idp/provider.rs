@@ -9,7 +9,7 @@ use std::time::Duration;
 use http::{Request, StatusCode};
 use serde_json::Value;
 use tower::Layer;
-use tower_jwt_auth::{AuthErrorKind, JwtAuthLayer, RemoteKeys, Verifier};
+use tower_jwt_auth::{AuthErrorKind, Claims, JwtAuthLayer, RemoteKeys, Verifier};
 
 use crate::support::send;
 
@@ -118,8 +118,12 @@ fn verifier(keys: &RemoteKeys, issuer: &str) -> Verifier {
 async fn through(verifier: Verifier, token: &str) -> crate::support::Reply {
     let svc = JwtAuthLayer::<Value>::new(verifier).layer(tower::service_fn(
         |req: Request<String>| async move {
-            let claims = req.extensions().get::<Value>().cloned().unwrap_or_default();
-            Ok::<_, std::convert::Infallible>(http::Response::new(claims.to_string()))
+            let claims = req
+                .extensions()
+                .get::<Claims<Value>>()
+                .map(|c| c.to_string())
+                .unwrap_or_default();
+            Ok::<_, std::convert::Infallible>(http::Response::new(claims))
         },
     ));
     let req = Request::get("/")

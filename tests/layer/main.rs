@@ -6,6 +6,7 @@ mod support;
 
 #[cfg(feature = "axum")]
 mod axum_router;
+mod claims;
 mod tonic_server;
 mod transport;
 mod wire;

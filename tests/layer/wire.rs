@@ -12,7 +12,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::json;
 use tower::Layer;
 use tower_jwt_auth::{
-    AuthError, AuthErrorKind, JwtAuthLayer, SimpleJwtClaims, TokenType, Verified,
+    AuthError, AuthErrorKind, Claims, JwtAuthLayer, SimpleJwtClaims, TokenType, Verified,
 };
 
 use crate::support::transcript::{self as t, recorded};
@@ -805,7 +805,7 @@ async fn custom_claim_names_replace_the_defaults() {
         .jti_claim("id");
     let svc = JwtAuthLayer::<serde_json::Value>::new(verifier).layer(tower::service_fn(
         |req: Request<String>| async move {
-            let c = req.extensions().get::<serde_json::Value>().cloned();
+            let c = req.extensions().get::<Claims<serde_json::Value>>().cloned();
             Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Full::new(
                 Bytes::from(c.map(|c| c.to_string()).unwrap_or_default()),
             )))
@@ -851,7 +851,7 @@ async fn custom_claims_type_that_does_not_fit_is_token_invalid() {
         |req: Request<String>| async move {
             let c = req
                 .extensions()
-                .get::<AppClaims>()
+                .get::<Claims<AppClaims>>()
                 .cloned()
                 .expect("claims");
             Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Full::new(

@@ -1,6 +1,7 @@
 //! A throwaway PostgreSQL server for the SQL store tests: `initdb` in a temp dir, started once
 //! per test binary on 127.0.0.1 and an ephemeral port (as the `postgres` user when run as root),
-//! stopped by PID when the binary exits; one fresh database per test.
+//! stopped by PID when the binary exits; one fresh database per test. A test that stops and
+//! starts PostgreSQL takes a server of its own ([`Postgres::start`]).
 #![allow(unreachable_pub)]
 
 use std::path::{Path, PathBuf};
@@ -11,10 +12,86 @@ use std::time::{Duration, Instant};
 
 use super::servers::{free_port, is_root, stop_at_exit};
 
-/// The running server: its port and data dir.
+/// A running server: its port, data dir and how to start it again.
 pub struct Postgres {
     pub port: u16,
-    _dir: tempfile::TempDir,
+    bin: PathBuf,
+    data: PathBuf,
+    opts: String,
+    dir: tempfile::TempDir,
+}
+
+impl Postgres {
+    /// A new server of its own (`initdb` in a temp dir, an ephemeral port), started.
+    pub fn start() -> Self {
+        start()
+    }
+
+    /// `pg_ctl start` (again) on the same port and data, waiting until it accepts connections.
+    pub fn start_again(&self) {
+        let out = as_postgres(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-o", &self.opts, "-w", "-l"])
+            .arg(self.dir.path().join("log"))
+            .arg("start")
+            .stdout(Stdio::null())
+            .output()
+            .expect("pg_ctl start");
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pid_file =
+            std::fs::read_to_string(self.data.join("postmaster.pid")).expect("postmaster.pid");
+        let pid: u32 = pid_file
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse().ok())
+            .expect("a PID");
+        // SIGINT: PostgreSQL's fast shutdown.
+        stop_at_exit(pid, "INT");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "PostgreSQL did not come up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `pg_ctl stop -m fast`: every connection is closed.
+    pub fn stop(&self) {
+        let out = as_postgres(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "fast", "-w", "stop"])
+            .stdout(Stdio::null())
+            .output()
+            .expect("pg_ctl stop");
+        assert!(
+            out.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The URL of a new, empty database on this server.
+    pub async fn fresh_db(&self) -> String {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "t{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", self.port);
+        let pool = sqlx::PgPool::connect(&admin).await.expect("connect");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&pool)
+            .await
+            .expect("create database");
+        pool.close().await;
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
 }
 
 fn bin_dir() -> PathBuf {
@@ -79,34 +156,15 @@ fn start() -> Postgres {
         "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
         dir.path().display()
     );
-    let out = as_postgres(&bin.join("pg_ctl"))
-        .arg("-D")
-        .arg(&data)
-        .args(["-o", &opts, "-w", "-l"])
-        .arg(dir.path().join("log"))
-        .arg("start")
-        .stdout(Stdio::null())
-        .output()
-        .expect("pg_ctl start");
-    assert!(
-        out.status.success(),
-        "pg_ctl start: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pid_file = std::fs::read_to_string(data.join("postmaster.pid")).expect("postmaster.pid");
-    let pid: u32 = pid_file
-        .lines()
-        .next()
-        .and_then(|l| l.trim().parse().ok())
-        .expect("a PID");
-    // SIGINT: PostgreSQL's fast shutdown.
-    stop_at_exit(pid, "INT");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "PostgreSQL did not come up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Postgres { port, _dir: dir }
+    let pg = Postgres {
+        port,
+        bin,
+        data,
+        opts,
+        dir,
+    };
+    pg.start_again();
+    pg
 }
 
 /// The server of this test binary, started at the first call.
@@ -115,21 +173,7 @@ pub fn server() -> &'static Postgres {
     PG.get_or_init(start)
 }
 
-/// The URL of a new, empty database on the server.
+/// The URL of a new, empty database on the shared server.
 pub async fn fresh_db() -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let pg = server();
-    let name = format!(
-        "t{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    );
-    let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", pg.port);
-    let pool = sqlx::PgPool::connect(&admin).await.expect("connect");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&pool)
-        .await
-        .expect("create database");
-    pool.close().await;
-    format!("postgres://postgres@127.0.0.1:{}/{name}", pg.port)
+    server().fresh_db().await
 }

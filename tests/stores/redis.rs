@@ -535,7 +535,8 @@ async fn redis_killed_and_restarted_503s_then_recovery_with_nothing_revoked_comi
         200
     );
     let mut recovered = false;
-    for _ in 0..50 {
+    // Generous: the reconnect backoff is short, but this binary runs server processes beside it.
+    for _ in 0..150 {
         let (st, _) = http(node, "POST", "/api/token/", None, ALICE_LOGIN).await;
         if st == 200 {
             recovered = true;

@@ -1,5 +1,5 @@
 //! Throwaway Redis servers for the Redis store tests: `redis-server` on 127.0.0.1, an ephemeral
-//! port and a temp dir with AOF on; one shared per test binary (tests use their own key prefix),
+//! port and a temp dir with AOF on (`appendfsync always`); one shared per test binary (tests use their own key prefix),
 //! or a private one a test may kill -9 and restart on the same port and data. Stopped by PID
 //! when the binary exits.
 #![allow(unreachable_pub)]
@@ -44,7 +44,10 @@ impl Redis {
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .arg("--dir")
             .arg(self.dir.path())
-            .args(["--appendonly", "yes", "--save", "", "--daemonize", "no"])
+            // `always`: with `everysec` Redis may answer before writing the AOF when a
+            // background fsync is slow, and a kill -9 then loses acknowledged writes.
+            .args(["--appendonly", "yes", "--appendfsync", "always"])
+            .args(["--save", "", "--daemonize", "no"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

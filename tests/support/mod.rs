@@ -31,7 +31,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tower::{Service, ServiceExt, service_fn};
 use tower_jwt_auth::{
-    Anonymous, AuthError, AuthErrorKind, Clock, JwtAuthLayer, Keys, SimpleJwtClaims, Verifier,
+    Anonymous, AuthError, AuthErrorKind, Claims, Clock, JwtAuthLayer, Keys, SimpleJwtClaims,
+    Verifier,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -277,7 +278,7 @@ pub type EchoBody = Full<Bytes>;
 pub fn echo()
 -> impl Service<Request<String>, Response = Response<EchoBody>, Error = Infallible> + Clone {
     service_fn(|req: Request<String>| async move {
-        let claims = req.extensions().get::<SimpleJwtClaims>().cloned();
+        let claims = req.extensions().get::<Claims<SimpleJwtClaims>>().cloned();
         let anonymous = req.extensions().get::<Anonymous>().is_some();
         let body = json!({ "claims": claims, "anonymous": anonymous }).to_string();
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body))))

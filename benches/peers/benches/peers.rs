@@ -19,7 +19,7 @@ use http::{HeaderValue, Request, header::AUTHORIZATION};
 use jwt_authorizer::IntoLayer as _;
 use serde::{Deserialize, Serialize};
 use tower::{Layer, ServiceExt, service_fn};
-use tower_jwt_auth::{Algorithm, JwtAuthLayer, Key, Keys, TokenCache, Verifier};
+use tower_jwt_auth::{Algorithm, Claims, JwtAuthLayer, Key, Keys, TokenCache, Verifier};
 use tower_jwt_auth_peers::{Access, IDP_AUD, IDP_ISS, Idp, SECRET, access, ready, shapes};
 
 /// jwt-simple's custom part (it parses `exp`, `iat`, `jti` itself).
@@ -199,7 +199,7 @@ fn bench_axum(c: &mut Criterion) {
     let ours: Router = Router::new()
         .route(
             "/",
-            get(|axum::Extension(c): axum::Extension<Access>| async move { c.user_id }),
+            get(|Claims(c): Claims<Access>| async move { c.user_id.clone() }),
         )
         .layer(JwtAuthLayer::<Access>::new(
             Verifier::new(keys.clone()).audience(["bench"]),

@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Waker};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
-use tower_jwt_auth::{JwtAuthLayer, Keys};
+use tower_jwt_auth::{Claims, JwtAuthLayer, Keys};
 
 /// The HS256 secret of the benches (never a production secret).
 pub const SECRET: &[u8] = b"bench-only-secret-not-for-production-use-0123456789abcdef0123456";
@@ -64,8 +64,8 @@ pub fn ready<F: Future>(f: F) -> F::Output {
 }
 
 /// The load server's one handler: a small JSON body, like the schedule GET.
-pub async fn schedule(user: Option<Extension<Access>>) -> Json<serde_json::Value> {
-    let user = user.map(|Extension(a)| a.user_id);
+pub async fn schedule(user: Option<Extension<Claims<Access>>>) -> Json<serde_json::Value> {
+    let user = user.map(|Extension(a)| a.user_id.clone());
     Json(serde_json::json!({
         "user": user,
         "schedule": {"monday": [{"start": "00:00", "stop": "01:00", "ids": [1]}]}

@@ -35,7 +35,7 @@ use axum::extract::Request;
 use tower::util::MapRequestLayer;
 use tower_jwt_auth::store::{MemoryRevocationStore, MemoryUserStore};
 use tower_jwt_auth::token::{Issuer, TokenEndpoints, TokenSettings};
-use tower_jwt_auth::{Keys, SimpleJwtClaims, Verifier};
+use tower_jwt_auth::{Claims, Keys, SimpleJwtClaims, Verifier};
 
 use axum::http::{HeaderValue, header};
 use tower::ServiceBuilder;
@@ -88,7 +88,7 @@ async fn serve() -> Result<(), BoxError> {
 
     // The demo user's access token, and the claims the open route hands to the handler.
     let token = issuer.pair_for_user(&demo)?.access.token;
-    let claims: SimpleJwtClaims = Verifier::new(keys).verify(&token)?.claims;
+    let claims = Claims::<SimpleJwtClaims>::new(Verifier::new(keys).verify(&token)?.claims);
     let schedule =
         serde_json::from_str(r#"{"monday":[{"start":"00:00","stop":"01:00","ids":[1]}]}"#)?;
     schedules.put(claims.user_id.as_str(), schedule).await?;

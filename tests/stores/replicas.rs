@@ -1,0 +1,810 @@
+//! Several `schedule_server` processes (the example, built by cargo with every feature) sharing
+//! PostgreSQL and Redis, or one on SQLite: concurrent refreshes of one token spread over the
+//! processes, a logout on one refused by the others, a user added with the CLI while they run,
+//! kill -9 of a process mid-rotation, Redis killed and restarted, PostgreSQL stopped and started.
+//! Real servers on 127.0.0.1 and ephemeral ports, real HTTP.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::pg_server::Postgres;
+use crate::redis_server::Redis;
+
+/// The shared signing secret of the replicas.
+const SECRET: &str = "replica-secret-0123456789abcdef0123456789abcdef";
+const ALICE: &str = r#"{"username":"alice","password":"wonderland-42"}"#;
+const BLACKLISTED: &str = r#"{"detail":"Token is blacklisted","code":"token_not_valid"}"#;
+const ROTATING: [&str; 2] = ["--rotate-refresh-tokens", "--blacklist-after-rotation"];
+
+/// One replica test at a time: each runs two or three server processes, and their timing
+/// assertions (recovery deadlines) should not depend on how many others run beside them.
+async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
+}
+
+/// Builds the example with every feature (as this test binary is built) and returns the
+/// executable cargo reports.
+fn exe() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .args([
+                "build",
+                "--example",
+                "schedule_server",
+                "--all-features",
+                "--message-format=json",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("cargo runs");
+        assert!(out.status.success(), "building the example failed");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|m| {
+                m["reason"] == "compiler-artifact" && m["target"]["name"] == "schedule_server"
+            })
+            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+            .expect("cargo reported the example's executable")
+    })
+}
+
+/// One `schedule_server` process.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    args: Vec<String>,
+    banner: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// `serve --addr 127.0.0.1:0 ARGS…`, waiting for the banner's address.
+    fn start(args: &[&str]) -> Self {
+        Self::start_on("127.0.0.1:0", args)
+    }
+
+    fn start_on(addr: &str, args: &[&str]) -> Self {
+        let mut all = vec!["serve".to_owned(), "--addr".into(), addr.into()];
+        all.extend(args.iter().map(|&a| a.to_owned()));
+        let mut child = Command::new(exe())
+            .args(&all)
+            .env("JWT_SECRET", SECRET)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the server starts");
+        let log = Arc::new(Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().expect("stderr");
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .expect("log")
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut banner = String::new();
+        let addr = loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no banner; log:\n{}", log.lock().expect("log")));
+            banner += &line;
+            banner.push('\n');
+            if let Some(a) = line.strip_prefix("schedule_server listening on http://") {
+                break a.parse().expect("an address");
+            }
+        };
+        while let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            banner += &line;
+            banner.push('\n');
+        }
+        Self {
+            child,
+            addr,
+            args: args.iter().map(|&a| a.to_owned()).collect(),
+            banner,
+            log,
+        }
+    }
+
+    /// The same server again on the same address.
+    fn restart(&self) -> Self {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let addr = self.addr.to_string();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // The port is free once the killed process is reaped.
+        while std::net::TcpListener::bind(self.addr).is_err() {
+            assert!(Instant::now() < deadline, "{addr} stays in use");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self::start_on(&addr, &args)
+    }
+
+    fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM: a graceful shutdown exits 0.
+    fn stop(&mut self) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .expect("kill")
+                .success()
+        );
+        let status = self.child.wait().expect("wait");
+        assert!(status.success(), "{status:?}");
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().expect("log").clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// `schedule_server users …ARGS` with `stdin`; success, stdout, stderr.
+fn cli(args: &[&str], stdin: &str) -> (bool, String, String) {
+    let mut child = Command::new(exe())
+        .arg("users")
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the CLI starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn add_user(name: &str, password: &str, db: &str) {
+    let (ok, out, err) = cli(
+        &["add", name, "--database-url", db],
+        &format!("{password}\n"),
+    );
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.starts_with(&format!("added user {name:?} with id ")),
+        "{out}"
+    );
+}
+
+/// A reply: status and body.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    fn field(&self, name: &str) -> String {
+        self.json()[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {name} in {}", self.body))
+            .to_owned()
+    }
+}
+
+/// Why a request got no reply.
+#[derive(Debug, PartialEq)]
+enum Failed {
+    /// Nothing was sent: the request certainly had no effect.
+    Refused,
+    /// Sent, but no complete answer: it may or may not have had its effect.
+    Lost,
+}
+
+/// One HTTP/1.1 request over a fresh connection.
+async fn try_http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: &str,
+) -> Result<Reply, Failed> {
+    let mut s = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|_| Failed::Refused)?;
+    let auth = bearer.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: replica\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes())
+        .await
+        .map_err(|_| Failed::Lost)?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.map_err(|_| Failed::Lost)?;
+    let out = String::from_utf8_lossy(&out);
+    let status = out
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .ok_or(Failed::Lost)?;
+    let (head, body) = out.split_once("\r\n\r\n").ok_or(Failed::Lost)?;
+    // Every answer here has a Content-Length (no chunking): a short body is a lost answer.
+    let len = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+        })
+        .unwrap_or(0);
+    if body.len() < len {
+        return Err(Failed::Lost);
+    }
+    Ok(Reply {
+        status,
+        body: body.to_owned(),
+    })
+}
+
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: &str,
+) -> Reply {
+    try_http(addr, method, path, bearer, body)
+        .await
+        .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e:?}"))
+}
+
+fn refresh_body(token: &str) -> String {
+    format!(r#"{{"refresh":"{token}"}}"#)
+}
+
+async fn login(addr: SocketAddr, body: &str) -> (String, String) {
+    let r = http(addr, "POST", "/api/token/", None, body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    (r.field("access"), r.field("refresh"))
+}
+
+async fn refresh(addr: SocketAddr, token: &str) -> Reply {
+    http(
+        addr,
+        "POST",
+        "/api/token/refresh/",
+        None,
+        &refresh_body(token),
+    )
+    .await
+}
+
+async fn protected(addr: SocketAddr, access: &str) -> Reply {
+    http(addr, "GET", "/api/weekly_schedule/", Some(access), "").await
+}
+
+/// Polls `f` every 2 ms until it holds or `limit` passes; how long it took.
+async fn until<F, Fut>(limit: Duration, mut f: F) -> Option<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f().await {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    None
+}
+
+/// A fresh PostgreSQL database URL carrying a password (the server trusts every local login,
+/// so it is ignored by PostgreSQL, but must never be printed).
+async fn db_with_password(pg: Option<&Postgres>) -> String {
+    let url = match pg {
+        Some(pg) => pg.fresh_db().await,
+        None => crate::pg_server::fresh_db().await,
+    };
+    url.replacen("postgres@", "postgres:hunter2-secret@", 1)
+}
+
+/// `n` servers sharing `db` and `redis`, with rotation and blacklisting.
+fn replicas(n: usize, db: &str, redis: &str) -> Vec<Server> {
+    let args = [
+        "--database-url",
+        db,
+        "--redis-url",
+        redis,
+        ROTATING[0],
+        ROTATING[1],
+    ];
+    (0..n).map(|_| Server::start(&args)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_processes_share_rotation_reuse_detection_logout_and_users() {
+    let _serial = one_at_a_time().await;
+    let redis = Redis::start();
+    let db = db_with_password(None).await;
+    add_user("alice", "wonderland-42", &db);
+    let nodes = replicas(3, &db, &redis.url());
+    let addrs: Vec<SocketAddr> = nodes.iter().map(|n| n.addr).collect();
+    for n in &nodes {
+        assert!(
+            n.banner
+                .contains("database: postgres://postgres:***@127.0.0.1:"),
+            "{}",
+            n.banner
+        );
+        assert!(n.banner.contains("(1 users)"), "{}", n.banner);
+        assert!(
+            n.banner.contains(&format!("redis: {}", redis.url())),
+            "{}",
+            n.banner
+        );
+        assert!(!n.banner.contains("hunter2") && !n.log().contains("hunter2"));
+    }
+
+    // 64 concurrent refreshes of one refresh token, spread over the three: one winner.
+    let (access, token) = login(addrs[0], ALICE).await;
+    for &a in &addrs {
+        assert_eq!(protected(a, &access).await.status, 200);
+    }
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let (addr, t) = (addrs[i % 3], token.clone());
+        tasks.push(tokio::spawn(async move { refresh(addr, &t).await }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        let r = t.await.expect("join");
+        match r.status {
+            200 => winners.push(r),
+            401 => assert_eq!(r.body, BLACKLISTED),
+            _ => panic!("{r:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one of 64 refreshes wins");
+    let (won_access, won_refresh) = (winners[0].field("access"), winners[0].field("refresh"));
+    // Reuse detection: the whole family is refused on all three, refresh and access tokens.
+    for &a in &addrs {
+        let r = refresh(a, &won_refresh).await;
+        assert_eq!((r.status, r.body.as_str()), (401, BLACKLISTED));
+        let lag = until(Duration::from_secs(2), || {
+            let t = won_access.clone();
+            async move { protected(a, &t).await.status == 401 }
+        })
+        .await;
+        assert!(lag.is_some(), "the family's access token is refused on {a}");
+        assert_eq!(protected(a, &access).await.status, 401);
+    }
+
+    // A logout on B: A's and C's protected route refuse the session's access token.
+    let (access, token) = login(addrs[2], ALICE).await;
+    for &a in &addrs {
+        assert_eq!(protected(a, &access).await.status, 200);
+    }
+    let r = http(
+        addrs[1],
+        "POST",
+        "/api/token/blacklist/",
+        None,
+        &refresh_body(&token),
+    )
+    .await;
+    assert_eq!((r.status, r.body.as_str()), (200, "{}"));
+    for a in [addrs[0], addrs[2]] {
+        let lag = until(Duration::from_secs(1), || {
+            let t = access.clone();
+            async move { protected(a, &t).await.status == 401 }
+        })
+        .await
+        .unwrap_or_else(|| panic!("{a} still accepts a logged-out session after 1 s"));
+        eprintln!(
+            "logout on B refused by {a} after {:.1} ms (measured)",
+            lag.as_secs_f64() * 1e3
+        );
+        let r = protected(a, &access).await;
+        assert_eq!(r.json()["code"], "token_not_valid", "{}", r.body);
+        let r = refresh(a, &token).await;
+        assert_eq!((r.status, r.body.as_str()), (401, BLACKLISTED));
+    }
+    // Another session of the same user is untouched.
+    let (other, _) = login(addrs[0], ALICE).await;
+    assert_eq!(protected(addrs[1], &other).await.status, 200);
+
+    // A token without a session (as issued without --redis-url) is refused.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let no_sid = tower_jwt_auth::Keys::hs256(SECRET.as_bytes())
+        .expect("keys")
+        .encode(&serde_json::json!({
+            "token_type": "access", "exp": now + 300, "iat": now,
+            "jti": "0dbd3733a1a44c6c8a8e0d0b4b0e7c1f", "user_id": "1",
+        }))
+        .expect("token");
+    let r = protected(addrs[0], &no_sid).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.json()["messages"][0]["message"],
+        "Token has no id",
+        "{}",
+        r.body
+    );
+
+    // A user added with the CLI while the three run logs in on all three.
+    add_user("bob", "builder-of-things", &db);
+    for &a in &addrs {
+        let (access, _) = login(a, r#"{"username":"bob","password":"builder-of-things"}"#).await;
+        assert_eq!(protected(a, &access).await.status, 200);
+    }
+    let (ok, out, _) = cli(&["list", "--database-url", &db], "");
+    assert!(ok);
+    assert_eq!(out, "id\tusername\tactive\n1\talice\tyes\n2\tbob\tyes\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_of_a_process_mid_rotation_loses_nothing_acknowledged() {
+    let _serial = one_at_a_time().await;
+    let redis = Redis::start();
+    let db = db_with_password(None).await;
+    add_user("alice", "wonderland-42", &db);
+    let mut nodes = replicas(3, &db, &redis.url());
+    let addrs: Vec<SocketAddr> = nodes.iter().map(|n| n.addr).collect();
+    const CHAINS: usize = 6;
+    const ROUNDS: usize = 30;
+    let mut starts = Vec::new();
+    for _ in 0..CHAINS {
+        starts.push(login(addrs[0], ALICE).await.1);
+    }
+    // Each chain rotates its token ROUNDS times, round-robin over the three processes; a request
+    // that could not be sent goes to the next process; one sent but unanswered ends the chain.
+    let acked = Arc::new(AtomicUsize::new(0));
+    let mut chains = Vec::new();
+    for (c, start) in starts.into_iter().enumerate() {
+        let addrs = addrs.clone();
+        let acked = Arc::clone(&acked);
+        chains.push(tokio::spawn(async move {
+            let mut rotations: Vec<(String, String)> = Vec::new();
+            let mut current = start;
+            let mut lost = false;
+            let mut i = c;
+            'rounds: for _ in 0..ROUNDS {
+                loop {
+                    let addr = addrs[i % 3];
+                    i += 1;
+                    match try_http(
+                        addr,
+                        "POST",
+                        "/api/token/refresh/",
+                        None,
+                        &refresh_body(&current),
+                    )
+                    .await
+                    {
+                        Ok(r) => {
+                            assert_eq!(r.status, 200, "{}", r.body);
+                            let next = r.field("refresh");
+                            rotations.push((current, next.clone()));
+                            current = next;
+                            acked.fetch_add(1, Ordering::Relaxed);
+                            continue 'rounds;
+                        }
+                        Err(Failed::Refused) => continue,
+                        Err(Failed::Lost) => {
+                            eprintln!("chain {c}: lost on {addr}");
+                            lost = true;
+                            break 'rounds;
+                        }
+                    }
+                }
+            }
+            (rotations, current, lost)
+        }));
+    }
+    // kill -9 of C while rotations are in flight.
+    while acked.load(Ordering::Relaxed) < CHAINS * ROUNDS / 3 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    nodes[2].kill9();
+    let killed_at = acked.load(Ordering::Relaxed);
+    let mut results = Vec::new();
+    for c in chains {
+        results.push(c.await.expect("join"));
+    }
+    let total: usize = results.iter().map(|r| r.0.len()).sum();
+    assert!(
+        total > killed_at,
+        "rotations went on after the kill ({killed_at} → {total})"
+    );
+    let survivors = [addrs[0], addrs[1]];
+    let verify = |addr: SocketAddr, t: String| async move {
+        http(
+            addr,
+            "POST",
+            "/api/token/verify/",
+            None,
+            &format!(r#"{{"token":"{t}"}}"#),
+        )
+        .await
+    };
+    for (rotations, last, lost) in &results {
+        // Every acknowledged rotation's predecessor stays revoked, on every survivor.
+        for (old, _) in rotations {
+            for &a in &survivors {
+                let r = verify(a, old.clone()).await;
+                assert_eq!(
+                    (r.status, r.body.as_str()),
+                    (400, r#"{"non_field_errors":["Token is blacklisted"]}"#)
+                );
+            }
+        }
+        if *lost {
+            // Unanswered: the last acknowledged token was rotated or not, nothing in between.
+            let r = verify(survivors[0], last.clone()).await;
+            assert!(r.status == 200 || r.status == 400, "{r:?}");
+            continue;
+        }
+        // The last acknowledged token is live, and refreshes exactly once.
+        assert_eq!(verify(survivors[1], last.clone()).await.status, 200);
+        assert_eq!(refresh(survivors[0], last).await.status, 200);
+        let r = refresh(survivors[1], last).await;
+        assert_eq!((r.status, r.body.as_str()), (401, BLACKLISTED));
+    }
+    // C started again sees the same: nothing it acknowledged before dying was lost.
+    let c = nodes[2].restart();
+    for (rotations, _, _) in &results {
+        for (old, _) in rotations {
+            assert_eq!(verify(c.addr, old.clone()).await.status, 400);
+        }
+    }
+    let lost = results.iter().filter(|r| r.2).count();
+    eprintln!(
+        "kill -9 after {killed_at} rotations: {total} acknowledged, {lost} of {CHAINS} chains had a request in flight"
+    );
+}
+
+/// The token endpoints' 503, never a token.
+fn assert_unavailable(r: &Reply, what: &str) {
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (
+            503,
+            r#"{"detail":"Authentication is temporarily unavailable.","code":"service_unavailable"}"#
+        ),
+        "{what}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_killed_and_restarted_503_and_401_then_recovery_with_nothing_revoked_coming_back() {
+    let _serial = one_at_a_time().await;
+    let redis = Redis::start();
+    let db = db_with_password(None).await;
+    add_user("alice", "wonderland-42", &db);
+    let nodes = replicas(2, &db, &redis.url());
+    let (a, b) = (nodes[0].addr, nodes[1].addr);
+    let (access, token) = login(a, ALICE).await;
+    let (gone_access, gone) = login(b, ALICE).await;
+    let r = http(
+        a,
+        "POST",
+        "/api/token/blacklist/",
+        None,
+        &refresh_body(&gone),
+    )
+    .await;
+    assert_eq!(r.status, 200, "acknowledged");
+    assert!(
+        until(Duration::from_secs(1), || {
+            let t = gone_access.clone();
+            async move { protected(b, &t).await.status == 401 }
+        })
+        .await
+        .is_some()
+    );
+
+    redis.kill();
+    for addr in [a, b] {
+        assert_unavailable(
+            &http(addr, "POST", "/api/token/", None, ALICE).await,
+            "obtain",
+        );
+        assert_unavailable(&refresh(addr, &token).await, "refresh");
+        let r = http(
+            addr,
+            "POST",
+            "/api/token/blacklist/",
+            None,
+            &refresh_body(&token),
+        )
+        .await;
+        assert_unavailable(&r, "blacklist");
+        // Fail closed: once the local set knows it is stale (its ping is once a second).
+        let closed = until(Duration::from_secs(5), || {
+            let t = access.clone();
+            async move { protected(addr, &t).await.status == 401 }
+        })
+        .await;
+        assert!(closed.is_some(), "{addr} fails closed");
+    }
+
+    redis.restart();
+    for addr in [a, b] {
+        let back = until(Duration::from_secs(10), || {
+            let t = access.clone();
+            async move { protected(addr, &t).await.status == 200 }
+        })
+        .await;
+        assert!(
+            back.is_some(),
+            "{addr}'s protected route recovers by itself"
+        );
+        let back = until(Duration::from_secs(10), || async move {
+            try_http(addr, "POST", "/api/token/", None, ALICE)
+                .await
+                .is_ok_and(|r| r.status == 200)
+        })
+        .await;
+        assert!(
+            back.is_some(),
+            "{addr}'s token endpoints recover by themselves"
+        );
+        // AOF: the logout acknowledged before the kill -9 still holds.
+        let r = refresh(addr, &gone).await;
+        assert_eq!((r.status, r.body.as_str()), (401, BLACKLISTED));
+        assert_eq!(protected(addr, &gone_access).await.status, 401);
+    }
+    assert_eq!(
+        refresh(b, &token).await.status,
+        200,
+        "a live session goes on"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_stopped_and_started_503_then_recovery() {
+    let _serial = one_at_a_time().await;
+    let pg = Postgres::start();
+    let redis = Redis::start();
+    let db = db_with_password(Some(&pg)).await;
+    add_user("alice", "wonderland-42", &db);
+    let nodes = replicas(2, &db, &redis.url());
+    let (a, b) = (nodes[0].addr, nodes[1].addr);
+    let (access, token) = login(a, ALICE).await;
+
+    pg.stop();
+    assert_unavailable(&http(b, "POST", "/api/token/", None, ALICE).await, "obtain");
+    assert_unavailable(&refresh(a, &token).await, "refresh");
+    // The protected route's per-request user check cannot answer: 503, not 401.
+    assert_unavailable(&protected(b, &access).await, "protected");
+
+    pg.start_again();
+    for addr in [a, b] {
+        let back = until(Duration::from_secs(15), || async move {
+            try_http(addr, "POST", "/api/token/", None, ALICE)
+                .await
+                .is_ok_and(|r| r.status == 200)
+        })
+        .await;
+        assert!(back.is_some(), "{addr} recovers by itself");
+        assert_eq!(protected(addr, &access).await.status, 200);
+    }
+    let r = refresh(b, &token).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_without_redis_a_cli_user_logs_in_and_a_logout_holds_across_a_restart() {
+    let _serial = one_at_a_time().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}", dir.path().join("app.db").display());
+    add_user("alice", "wonderland-42", &db);
+    let mut server = Server::start(&["--database-url", &db]);
+    assert!(
+        server.banner.contains(&format!("database: {db} (1 users)")),
+        "{}",
+        server.banner
+    );
+    let (access, token) = login(server.addr, ALICE).await;
+    assert_eq!(protected(server.addr, &access).await.status, 200);
+    let (_, kept) = login(server.addr, ALICE).await;
+    let r = http(
+        server.addr,
+        "POST",
+        "/api/token/blacklist/",
+        None,
+        &refresh_body(&token),
+    )
+    .await;
+    assert_eq!((r.status, r.body.as_str()), (200, "{}"));
+    server.stop();
+
+    let again = server.restart();
+    let r = refresh(again.addr, &token).await;
+    assert_eq!((r.status, r.body.as_str()), (401, BLACKLISTED));
+    let r = refresh(again.addr, &kept).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    login(again.addr, ALICE).await;
+}
+
+#[test]
+fn startup_errors_name_the_url_without_its_password() {
+    let closed = crate::servers::free_port();
+    for (flag, url, shown) in [
+        (
+            "--database-url",
+            format!("postgres://app:hunter2-secret@127.0.0.1:{closed}/app"),
+            format!("database postgres://app:***@127.0.0.1:{closed}/app: "),
+        ),
+        (
+            "--redis-url",
+            format!("redis://:hunter2-secret@127.0.0.1:{closed}/0"),
+            format!("redis redis://:***@127.0.0.1:{closed}/0: "),
+        ),
+    ] {
+        let out = Command::new(exe())
+            .args(["serve", "--addr", "127.0.0.1:0", flag, &url])
+            .env("JWT_SECRET", SECRET)
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+        assert!(stderr.contains(&format!("error: {shown}")), "{stderr}");
+        assert!(
+            !stdout.contains("hunter2") && !stderr.contains("hunter2"),
+            "{stderr}"
+        );
+    }
+}
