@@ -106,7 +106,7 @@ fuzz_target!(|data: &[u8]| {
         let cached = case.cache.verify(token.as_bytes());
         match (&got, &cached) {
             (Ok(a), Ok(b)) => {
-                assert_eq!(a.claims, b.claims);
+                assert_eq!(a.claims, *b.claims);
                 assert_eq!((a.exp, a.iat, &a.jti), (b.exp, b.iat, &b.jti));
             }
             (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind()),
