@@ -33,26 +33,52 @@ use crate::compat;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// `url` with the password of its userinfo (`scheme://user:PASSWORD@host`) replaced by `***`.
+/// `raw` as it may be printed: the userinfo's password and the value of every query parameter
+/// whose name contains `pass` (sqlx's `password=`, redis-rs's `pass=`) replaced by `***`. A URL
+/// that does not parse, or whose path, query or fragment holds an `@` (a password with an
+/// unencoded `#`, `/` or `?` spills there), is shown as `scheme://***` only.
 #[cfg_attr(not(any(feature = "sqlx", feature = "redis")), allow(dead_code))]
-pub(crate) fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            let masked = if userinfo.contains(':') {
-                format!("{user}:***")
-            } else {
-                user.to_owned()
-            };
-            format!("{scheme}://{masked}@{host}{tail}")
+pub(crate) fn mask_url(raw: &str) -> String {
+    let hidden = match raw.split_once("://") {
+        Some((scheme, _))
+            if !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            format!("{scheme}://***")
         }
-        None => url.to_owned(),
+        _ => "***".to_owned(),
+    };
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return hidden;
+    };
+    let spilled = [Some(url.path()), url.query(), url.fragment()]
+        .into_iter()
+        .flatten()
+        .any(|part| part.contains('@'));
+    if spilled {
+        return hidden;
     }
+    if url.password().is_some() && url.set_password(Some("***")).is_err() {
+        return hidden;
+    }
+    let secret = |name: &str| name.to_ascii_lowercase().contains("pass");
+    if url.query_pairs().any(|(k, _)| secret(&k)) {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if secret(&k) {
+                    "***".into()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
 }
 
 /// Refuses `--database-url` and `--redis-url` in a build without the feature they need.

@@ -1017,10 +1017,48 @@ fn startup_errors_name_the_url_without_its_password() {
             format!("redis://:hunter2-secret@127.0.0.1:{closed}/0"),
             format!("redis redis://:***@127.0.0.1:{closed}/0: "),
         ),
+        // A password as a query parameter, as sqlx and redis-rs read it.
+        (
+            "--database-url",
+            format!(
+                "postgres://app@127.0.0.1:{closed}/app?sslmode=disable&password=hunter2-secret"
+            ),
+            format!(
+                "database postgres://app@127.0.0.1:{closed}/app?sslmode=disable&password=***: "
+            ),
+        ),
+        (
+            "--redis-url",
+            "redis+unix:///nonexistent-tja/redis.sock?db=1&pass=hunter2-secret".to_owned(),
+            "redis redis+unix:///nonexistent-tja/redis.sock?db=1&pass=***: ".to_owned(),
+        ),
+        // An unencoded `#`, `/` or `?` in the password: the URL is not shown at all.
+        (
+            "--database-url",
+            format!("postgres://app:se#hunter2-secret@127.0.0.1:{closed}/app"),
+            "database postgres://***: ".to_owned(),
+        ),
+        (
+            "--database-url",
+            format!("postgres://app:se/hunter2-secret@127.0.0.1:{closed}/app"),
+            "database postgres://***: ".to_owned(),
+        ),
+        (
+            "--database-url",
+            format!("postgres://app:se?hunter2-secret@127.0.0.1:{closed}/app"),
+            "database postgres://***: ".to_owned(),
+        ),
+        (
+            "--redis-url",
+            format!("redis://:se#hunter2-secret@127.0.0.1:{closed}/0"),
+            "redis redis://***: ".to_owned(),
+        ),
     ] {
         let out = Command::new(exe())
             .args(["serve", "--addr", "127.0.0.1:0", flag, &url])
             .env("JWT_SECRET", SECRET)
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
             .stdin(Stdio::null())
             .output()
             .expect("runs");
