@@ -434,7 +434,13 @@ async fn run<U: UserStore, R: RevocationStore, T: LoginThrottle>(
     settings.revoke_family_on_reuse = !args.no_revoke_family_on_reuse;
     // The router puts each connection's peer address in the request (`routes::client_addr`).
     settings.client_addr = ClientAddrSource::Extensions;
-    let lifetimes = i64::try_from(args.access_lifetime.saturating_add(args.refresh_lifetime))?;
+    let session_settings = replicas::SessionSettings {
+        access_lifetime: args.access_lifetime,
+        refresh_lifetime: args.refresh_lifetime,
+        realm: settings.realm.clone(),
+        body_limit: DEFAULT_BODY_LIMIT,
+        timeout: DEFAULT_REQUEST_TIMEOUT,
+    };
     let logout_store = revocations.clone();
     let mut tokens = TokenEndpoints::new(issuer, users.clone(), revocations, settings)?;
     if let Some(throttle) = shared.throttle {
@@ -465,10 +471,8 @@ async fn run<U: UserStore, R: RevocationStore, T: LoginThrottle>(
             router,
             logout_store,
             keys.clone(),
-            lifetimes,
-            DEFAULT_BODY_LIMIT,
-            DEFAULT_REQUEST_TIMEOUT,
-        );
+            &session_settings,
+        )?;
     }
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service)

@@ -23,7 +23,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use tower_jwt_auth::store::{FileUserStore, RevocationStore, StoreError, User};
@@ -33,26 +33,52 @@ use crate::compat;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// `url` with the password of its userinfo (`scheme://user:PASSWORD@host`) replaced by `***`.
+/// `raw` as it may be printed: the userinfo's password and the value of every query parameter
+/// whose name contains `pass` (sqlx's `password=`, redis-rs's `pass=`) replaced by `***`. A URL
+/// that does not parse, or whose path, query or fragment holds an `@` (a password with an
+/// unencoded `#`, `/` or `?` spills there), is shown as `scheme://***` only.
 #[cfg_attr(not(any(feature = "sqlx", feature = "redis")), allow(dead_code))]
-pub(crate) fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            let masked = if userinfo.contains(':') {
-                format!("{user}:***")
-            } else {
-                user.to_owned()
-            };
-            format!("{scheme}://{masked}@{host}{tail}")
+pub(crate) fn mask_url(raw: &str) -> String {
+    let hidden = match raw.split_once("://") {
+        Some((scheme, _))
+            if !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            format!("{scheme}://***")
         }
-        None => url.to_owned(),
+        _ => "***".to_owned(),
+    };
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return hidden;
+    };
+    let spilled = [Some(url.path()), url.query(), url.fragment()]
+        .into_iter()
+        .flatten()
+        .any(|part| part.contains('@'));
+    if spilled {
+        return hidden;
     }
+    if url.password().is_some() && url.set_password(Some("***")).is_err() {
+        return hidden;
+    }
+    let secret = |name: &str| name.to_ascii_lowercase().contains("pass");
+    if url.query_pairs().any(|(k, _)| secret(&k)) {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if secret(&k) {
+                    "***".into()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
 }
 
 /// Refuses `--database-url` and `--redis-url` in a build without the feature they need.
@@ -148,41 +174,79 @@ pub(crate) fn session_verifier(
         .revocation(move |sid: &str| check.is_revoked(sid))
 }
 
-/// What the logout middleware needs.
+/// What the session middleware needs to know beyond the store and the keys.
+pub(crate) struct SessionSettings {
+    /// The access token lifetime, in seconds.
+    pub(crate) access_lifetime: u64,
+    /// The refresh token lifetime, in seconds.
+    pub(crate) refresh_lifetime: u64,
+    /// The token endpoints' realm (`TokenSettings::realm`), for `WWW-Authenticate`.
+    pub(crate) realm: String,
+    /// The largest request body.
+    pub(crate) body_limit: usize,
+    /// The request timeout of the app (`TimeoutLayer`), also the bound of this middleware's body
+    /// read and store calls.
+    pub(crate) timeout: Duration,
+}
+
+/// What the session middleware needs.
 #[derive(Clone)]
 struct Sessions<R> {
     revocations: R,
-    /// Verifies the refresh token a logout presents (simplejwt's refresh policy).
+    /// Verifies the refresh token a logout or refresh presents (simplejwt's refresh policy).
     refresh: Verifier,
-    /// How long a session's revocation is kept: a refresh and an access lifetime, so it outlives
-    /// every token of the session that exists when it ends.
+    /// How long a session's revocation is kept, from when it is written (see
+    /// [`end_sessions_on_logout`] for why this is enough).
     hold_secs: i64,
+    /// `Bearer realm="…"`.
+    challenge: HeaderValue,
     body_limit: usize,
     timeout: Duration,
 }
 
-/// Wraps `router` so that a logout (`POST /api/token/blacklist/` with a valid refresh token,
-/// JSON or form body) revokes the token's session in `revocations` before the blacklist
-/// endpoint revokes the token. The session is revoked first so that a retried logout after a
-/// failure still ends it; a failing store answers 503 and the token stays live. A refresh
-/// (`POST /api/token/refresh/`) answered 401 for a validly signed refresh token ends its
-/// session after the answer.
+/// Wraps `router` so that sessions end for good:
+///
+/// * a logout (`POST /api/token/blacklist/` with a valid refresh token, in a JSON, form or
+///   multipart body as the endpoint reads it) revokes the token's session in `revocations`
+///   before the blacklist endpoint revokes the token. The session is revoked first so that a
+///   retried logout after a failure still ends it; a failing store answers 503 and the token
+///   stays live;
+/// * a refresh (`POST /api/token/refresh/`) of a token whose session is revoked is refused with
+///   the endpoint's own 401 "Token is blacklisted" before it reaches the endpoint, whatever the
+///   endpoint's settings (without blacklisting after rotation, an older refresh token of a
+///   logged-out session is still live for the endpoint);
+/// * a refresh answered 401 for a validly signed refresh token (a reused rotated token) ends its
+///   session after the answer.
+///
+/// How long a session's revocation is held: `access + refresh lifetime + timeout` from when it
+/// is written, at `T`. Once it is written, no refresh of the session passes this middleware
+/// while it is held, so the session's tokens are those minted by refreshes that passed the
+/// check before `T`. Each of those mints within the request timeout of its check (the endpoint
+/// runs under the app's `TimeoutLayer`, inside this middleware), so every refresh token of the
+/// session expires by `T + timeout + refresh lifetime` and every access token by
+/// `T + timeout + access lifetime`: when the hold lapses, no token of the session is live and
+/// none can be minted any more. The store keeps the record past that by the verifiers' largest
+/// leeway. (Replicas are assumed to agree on the time to within that leeway; a replica started
+/// with longer lifetimes than the one that ended the session is not covered.)
 pub(crate) fn end_sessions_on_logout<R: RevocationStore>(
     router: Router,
     revocations: R,
     keys: tower_jwt_auth::Keys,
-    lifetimes_secs: i64,
-    body_limit: usize,
-    timeout: Duration,
-) -> Router {
+    settings: &SessionSettings,
+) -> Result<Router, BoxError> {
+    let hold = settings
+        .access_lifetime
+        .saturating_add(settings.refresh_lifetime)
+        .saturating_add(settings.timeout.as_secs().saturating_add(1));
     let sessions = Sessions {
         revocations,
         refresh: Verifier::new(keys).token_types([TokenType::REFRESH]),
-        hold_secs: lifetimes_secs,
-        body_limit,
-        timeout,
+        hold_secs: i64::try_from(hold)?,
+        challenge: HeaderValue::from_str(&format!("Bearer realm=\"{}\"", settings.realm))?,
+        body_limit: settings.body_limit,
+        timeout: settings.timeout,
     };
-    router.layer(axum::middleware::from_fn_with_state(sessions, end_session))
+    Ok(router.layer(axum::middleware::from_fn_with_state(sessions, end_session)))
 }
 
 async fn end_session<R: RevocationStore>(
@@ -219,41 +283,71 @@ async fn end_session<R: RevocationStore>(
     };
     let until = s.refresh.now().saturating_add(s.hold_secs);
     if logout {
-        match s.revocations.revoke_if_absent(&sid, until).await {
+        match tokio::time::timeout(s.timeout, s.revocations.revoke_if_absent(&sid, until)).await {
             // A malformed sid: no session to end; the endpoint judges the token.
-            Ok(_) | Err(StoreError::Invalid(_)) => {}
-            Err(e) => {
+            Ok(Ok(_) | Err(StoreError::Invalid(_))) => {}
+            Ok(Err(e)) => {
                 tracing::error!(error = %e, "ending a session failed");
-                return unavailable();
+                return token_reply(&s, StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
+            }
+            Err(_) => {
+                tracing::error!("ending a session timed out");
+                return token_reply(&s, StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
             }
         }
         return next
             .run(Request::from_parts(parts, Body::from(bytes)))
             .await;
     }
+    match tokio::time::timeout(s.timeout, s.revocations.is_revoked(&sid)).await {
+        Ok(Ok(false) | Err(StoreError::Invalid(_))) => {}
+        Ok(Ok(true)) => return token_reply(&s, StatusCode::UNAUTHORIZED, BLACKLISTED),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "checking a session failed");
+            return token_reply(&s, StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
+        }
+        Err(_) => {
+            tracing::error!("checking a session timed out");
+            return token_reply(&s, StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
+        }
+    }
     let res = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
-    if res.status() == StatusCode::UNAUTHORIZED
-        && let Err(e) = s.revocations.revoke_if_absent(&sid, until).await
-    {
-        tracing::error!(error = %e, "ending the session of a refused refresh token failed");
+    if res.status() == StatusCode::UNAUTHORIZED {
+        match tokio::time::timeout(s.timeout, s.revocations.revoke_if_absent(&sid, until)).await {
+            Ok(Ok(_) | Err(StoreError::Invalid(_))) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "ending the session of a refused refresh token failed");
+            }
+            Err(_) => tracing::error!("ending the session of a refused refresh token timed out"),
+        }
     }
     res
 }
 
-/// The token endpoints' own 503 body and headers.
-fn unavailable() -> Response {
-    let body =
-        r#"{"detail":"Authentication is temporarily unavailable.","code":"service_unavailable"}"#;
+/// The token endpoints' 503 body.
+const UNAVAILABLE: &str =
+    r#"{"detail":"Authentication is temporarily unavailable.","code":"service_unavailable"}"#;
+/// The refresh endpoint's 401 for a revoked token.
+const BLACKLISTED: &str = r#"{"detail":"Token is blacklisted","code":"token_not_valid"}"#;
+
+/// An answer framed as the token endpoints frame theirs: JSON, `Allow`, `Vary`,
+/// `Cache-Control: no-store`, and the challenge on a 401.
+fn token_reply<R>(s: &Sessions<R>, status: StatusCode, body: &'static str) -> Response {
     let mut res = Response::new(Body::from(body));
-    *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    *res.status_mut() = status;
+    let h = res.headers_mut();
     for (name, value) in [
         (header::CONTENT_TYPE, "application/json"),
+        (header::ALLOW, "POST, OPTIONS"),
+        (header::VARY, "Accept"),
         (header::CACHE_CONTROL, "no-store"),
     ] {
-        res.headers_mut()
-            .insert(name, axum::http::HeaderValue::from_static(value));
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        h.insert(header::WWW_AUTHENTICATE, s.challenge.clone());
     }
     res
 }
@@ -264,27 +358,105 @@ fn status_only(status: StatusCode) -> Response {
     res
 }
 
-/// The `refresh` field of a JSON or form body, as the blacklist endpoint would read it.
+/// The `refresh` field of a body, as the token endpoints read it: by the `Content-Type`'s media
+/// type, a JSON object, a form (the last value wins) or multipart/form-data (text fields, the
+/// last wins), the value trimmed of Python's whitespace. `None` where the endpoint would refuse
+/// the body or has no usable field.
 fn refresh_field(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<String> {
-    let media = headers
+    let raw = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
+        .unwrap_or("");
+    let media = raw
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    let value = if media == "application/x-www-form-urlencoded" {
-        form_urlencoded::parse(body)
+    let value = match media.as_str() {
+        "application/json" => {
+            let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+            v.get("refresh")?.as_str()?.to_owned()
+        }
+        "application/x-www-form-urlencoded" => form_urlencoded::parse(body)
             .filter(|(k, _)| k == "refresh")
             .last()
-            .map(|(_, v)| v.into_owned())
-    } else {
-        let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-        v.get("refresh")?.as_str().map(str::to_owned)
+            .map(|(_, v)| v.into_owned())?,
+        "multipart/form-data" => multipart_field(raw, body, "refresh")?,
+        _ => return None,
     };
-    value.map(|v| v.trim().to_owned())
+    let py_space = |c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c);
+    let value = value.trim_matches(py_space);
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// The value of `name=` in a header's parameters (quoted or not).
+fn param<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        if k.trim().eq_ignore_ascii_case(name) {
+            let v = v.trim();
+            Some(
+                v.strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(v),
+            )
+        } else {
+            None
+        }
+    })
+}
+
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if needle.is_empty() || from > hay.len() {
+        return None;
+    }
+    hay[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+/// The last text field `field` of a multipart/form-data body, read by the same rules as the
+/// token endpoints' parser (file parts ignored); `None` if the field is absent or the body is
+/// one the endpoints refuse.
+fn multipart_field(raw: &str, body: &[u8], field: &str) -> Option<String> {
+    let boundary = param(raw, "boundary").filter(|b| !b.is_empty() && b.len() <= 200)?;
+    let delim = format!("--{boundary}");
+    let delim = delim.as_bytes();
+    let mut next_delim = Vec::with_capacity(delim.len() + 2);
+    next_delim.extend_from_slice(b"\r\n");
+    next_delim.extend_from_slice(delim);
+    let mut pos = find(body, delim, 0)? + delim.len();
+    let mut found = None;
+    loop {
+        if body.get(pos..)?.starts_with(b"--") {
+            return found;
+        }
+        pos = find(body, b"\r\n", pos)? + 2;
+        let head_end = find(body, b"\r\n\r\n", pos)?;
+        let head = String::from_utf8_lossy(&body[pos..head_end]);
+        let data_start = head_end + 4;
+        let data_end = find(body, &next_delim, data_start)?;
+        let disposition = head
+            .split("\r\n")
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.trim()
+                    .eq_ignore_ascii_case("content-disposition")
+                    .then_some(v)
+            })
+            .unwrap_or("");
+        if let (Some(name), None) = (param(disposition, "name"), param(disposition, "filename"))
+            && name == field
+        {
+            found = Some(String::from_utf8_lossy(&body[data_start..data_end]).into_owned());
+        }
+        pos = data_end + next_delim.len();
+        if pos >= body.len() {
+            return found;
+        }
+    }
 }
 
 /// The user store the `users` subcommands work on: a data directory's file or a database.

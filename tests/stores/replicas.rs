@@ -83,6 +83,8 @@ impl Server {
             .args(&all)
             .env("JWT_SECRET", SECRET)
             .env("RUST_LOG", "info")
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -185,6 +187,8 @@ fn cli(args: &[&str], stdin: &str) -> (bool, String, String) {
         .arg("users")
         .args(args)
         .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -220,6 +224,8 @@ fn add_user(name: &str, password: &str, db: &str) {
 #[derive(Debug)]
 struct Reply {
     status: u16,
+    /// The status line and headers.
+    head: String,
     body: String,
 }
 
@@ -245,7 +251,7 @@ enum Failed {
     Lost,
 }
 
-/// One HTTP/1.1 request over a fresh connection.
+/// One HTTP/1.1 request with a JSON body over a fresh connection.
 async fn try_http(
     addr: SocketAddr,
     method: &str,
@@ -253,12 +259,24 @@ async fn try_http(
     bearer: Option<&str>,
     body: &str,
 ) -> Result<Reply, Failed> {
+    try_http_as(addr, method, path, bearer, "application/json", body).await
+}
+
+/// One HTTP/1.1 request with a body of `content_type` over a fresh connection.
+async fn try_http_as(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    content_type: &str,
+    body: &str,
+) -> Result<Reply, Failed> {
     let mut s = tokio::net::TcpStream::connect(addr)
         .await
         .map_err(|_| Failed::Refused)?;
     let auth = bearer.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: replica\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: replica\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes())
@@ -286,6 +304,7 @@ async fn try_http(
     }
     Ok(Reply {
         status,
+        head: head.to_owned(),
         body: body.to_owned(),
     })
 }
@@ -611,6 +630,215 @@ async fn kill_9_of_a_process_mid_rotation_loses_nothing_acknowledged() {
     );
 }
 
+/// A token's claims (not verified: the test's own tokens).
+fn claims(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+fn now_secs() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    i64::try_from(now).expect("a sane clock")
+}
+
+/// The seconds left on the session's revocation in Redis (`-2`: none).
+fn session_ttl(redis: &Redis, sid: &str) -> i64 {
+    let out = Command::new("redis-cli")
+        .args([
+            "-p",
+            &redis.port.to_string(),
+            "TTL",
+            &format!("tja:rev:{sid}"),
+        ])
+        .output()
+        .expect("redis-cli");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a TTL")
+}
+
+/// The refresh endpoint's 401 for a revoked token, framed as the endpoint frames it.
+fn assert_blacklisted(r: &Reply, what: &str) {
+    assert_eq!((r.status, r.body.as_str()), (401, BLACKLISTED), "{what}");
+    let head = r.head.to_ascii_lowercase();
+    for line in [
+        "content-type: application/json",
+        "www-authenticate: bearer realm=\"api\"",
+        "cache-control: no-store",
+    ] {
+        assert!(head.contains(line), "{what}: no {line} in {}", r.head);
+    }
+}
+
+async fn logout(addr: SocketAddr, token: &str) -> Reply {
+    http(
+        addr,
+        "POST",
+        "/api/token/blacklist/",
+        None,
+        &refresh_body(token),
+    )
+    .await
+}
+
+/// Waits until `addr` refuses `access` (the session's revocation reached it).
+async fn refused_soon(addr: SocketAddr, access: &str) {
+    let lag = until(Duration::from_secs(1), || {
+        let t = access.to_owned();
+        async move { protected(addr, &t).await.status == 401 }
+    })
+    .await;
+    assert!(lag.is_some(), "{addr} still accepts the session after 1 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_logged_out_session_never_refreshes_again_and_its_hold_outlives_its_tokens() {
+    let _serial = one_at_a_time().await;
+    let redis = Redis::start();
+    let db = db_with_password(None).await;
+    add_user("alice", "wonderland-42", &db);
+    // Rotation without blacklisting: a rotated refresh token stays live for the endpoint.
+    let args = [
+        "--database-url",
+        &db,
+        "--redis-url",
+        &redis.url(),
+        "--rotate-refresh-tokens",
+        "--access-lifetime",
+        "60",
+        "--refresh-lifetime",
+        "600",
+    ];
+    let nodes = [Server::start(&args), Server::start(&args)];
+    let (a, b) = (nodes[0].addr, nodes[1].addr);
+
+    // Logged out with the newest token: the older one no longer refreshes, on either replica.
+    let (_, r0) = login(a, ALICE).await;
+    let r = refresh(a, &r0).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (a1, r1) = (r.field("access"), r.field("refresh"));
+    let sid = claims(&r0)["sid"].as_str().expect("a sid").to_owned();
+    assert_eq!(claims(&r1)["sid"], sid.as_str());
+    assert_eq!(claims(&a1)["sid"], sid.as_str());
+    let r = logout(b, &r1).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "{}"));
+    for addr in [a, b] {
+        assert_blacklisted(&refresh(addr, &r0).await, "an older token of the session");
+        assert_blacklisted(&refresh(addr, &r1).await, "the logged-out token");
+        refused_soon(addr, &a1).await;
+    }
+    // The hold outlives every token the session has, access and refresh.
+    let ttl = session_ttl(&redis, &sid);
+    let held_until = now_secs() + ttl;
+    for t in [&r0, &r1, &a1] {
+        let exp = claims(t)["exp"].as_i64().expect("exp");
+        assert!(
+            exp < held_until,
+            "exp {exp} outlives the hold ({held_until})"
+        );
+    }
+    assert!(ttl >= 600 + 60, "{ttl}");
+
+    // Logged out with an already rotated token: its successor no longer refreshes.
+    let (_, s0) = login(b, ALICE).await;
+    let r = refresh(b, &s0).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (s1_access, s1) = (r.field("access"), r.field("refresh"));
+    let r = logout(a, &s0).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "{}"));
+    for addr in [a, b] {
+        assert_blacklisted(
+            &refresh(addr, &s1).await,
+            "the successor of a logged-out token",
+        );
+        refused_soon(addr, &s1_access).await;
+    }
+    // Another session goes on.
+    let (live_access, live) = login(a, ALICE).await;
+    let r = refresh(b, &live).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(protected(a, &live_access).await.status, 200);
+}
+
+/// `refresh=TOKEN` as multipart/form-data: the content type and the body.
+fn multipart(token: &str) -> (&'static str, String) {
+    (
+        "multipart/form-data; boundary=XyZ",
+        format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"refresh\"\r\n\r\n{token}\r\n--XyZ--\r\n"
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn json_form_and_multipart_logouts_and_refused_refreshes_end_the_session() {
+    let _serial = one_at_a_time().await;
+    let redis = Redis::start();
+    let db = db_with_password(None).await;
+    add_user("alice", "wonderland-42", &db);
+    let nodes = replicas(2, &db, &redis.url());
+    let (a, b) = (nodes[0].addr, nodes[1].addr);
+    type Body = fn(&str) -> (&'static str, String);
+    let bodies: [(&str, Body); 3] = [
+        ("json", |t| ("application/json", refresh_body(t))),
+        ("form", |t| {
+            ("application/x-www-form-urlencoded", format!("refresh={t}"))
+        }),
+        ("multipart", multipart),
+    ];
+    for (what, body) in bodies {
+        // A logout in this format ends the session on both replicas.
+        let (access, token) = login(a, ALICE).await;
+        assert_eq!(protected(b, &access).await.status, 200);
+        let (ct, text) = body(&token);
+        let r = try_http_as(a, "POST", "/api/token/blacklist/", None, ct, &text)
+            .await
+            .expect("an answer");
+        assert_eq!((r.status, r.body.as_str()), (200, "{}"), "{what} logout");
+        for addr in [a, b] {
+            refused_soon(addr, &access).await;
+            assert_blacklisted(&refresh(addr, &token).await, what);
+        }
+        // A reused rotated token in this format ends the session of its successor too.
+        let (_, token) = login(b, ALICE).await;
+        let r = refresh(b, &token).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let next_access = r.field("access");
+        assert_eq!(protected(a, &next_access).await.status, 200);
+        let (ct, text) = body(&token);
+        let r = try_http_as(a, "POST", "/api/token/refresh/", None, ct, &text)
+            .await
+            .expect("an answer");
+        assert_blacklisted(&r, what);
+        for addr in [a, b] {
+            refused_soon(addr, &next_access).await;
+        }
+    }
+    // A multipart logout the endpoint refuses (no closing boundary) ends nothing.
+    let (access, token) = login(a, ALICE).await;
+    let r = try_http_as(
+        a,
+        "POST",
+        "/api/token/blacklist/",
+        None,
+        "multipart/form-data; boundary=XyZ",
+        &format!("--XyZ\r\nContent-Disposition: form-data; name=\"refresh\"\r\n\r\n{token}"),
+    )
+    .await
+    .expect("an answer");
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(protected(b, &access).await.status, 200);
+    assert_eq!(refresh(b, &token).await.status, 200);
+}
+
 /// The token endpoints' 503, never a token.
 fn assert_unavailable(r: &Reply, what: &str) {
     assert_eq!(
@@ -789,10 +1017,48 @@ fn startup_errors_name_the_url_without_its_password() {
             format!("redis://:hunter2-secret@127.0.0.1:{closed}/0"),
             format!("redis redis://:***@127.0.0.1:{closed}/0: "),
         ),
+        // A password as a query parameter, as sqlx and redis-rs read it.
+        (
+            "--database-url",
+            format!(
+                "postgres://app@127.0.0.1:{closed}/app?sslmode=disable&password=hunter2-secret"
+            ),
+            format!(
+                "database postgres://app@127.0.0.1:{closed}/app?sslmode=disable&password=***: "
+            ),
+        ),
+        (
+            "--redis-url",
+            "redis+unix:///nonexistent-tja/redis.sock?db=1&pass=hunter2-secret".to_owned(),
+            "redis redis+unix:///nonexistent-tja/redis.sock?db=1&pass=***: ".to_owned(),
+        ),
+        // An unencoded `#`, `/` or `?` in the password: the URL is not shown at all.
+        (
+            "--database-url",
+            format!("postgres://app:se#hunter2-secret@127.0.0.1:{closed}/app"),
+            "database postgres://***: ".to_owned(),
+        ),
+        (
+            "--database-url",
+            format!("postgres://app:se/hunter2-secret@127.0.0.1:{closed}/app"),
+            "database postgres://***: ".to_owned(),
+        ),
+        (
+            "--database-url",
+            format!("postgres://app:se?hunter2-secret@127.0.0.1:{closed}/app"),
+            "database postgres://***: ".to_owned(),
+        ),
+        (
+            "--redis-url",
+            format!("redis://:se#hunter2-secret@127.0.0.1:{closed}/0"),
+            "redis redis://***: ".to_owned(),
+        ),
     ] {
         let out = Command::new(exe())
             .args(["serve", "--addr", "127.0.0.1:0", flag, &url])
             .env("JWT_SECRET", SECRET)
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
             .stdin(Stdio::null())
             .output()
             .expect("runs");
