@@ -54,17 +54,20 @@ pub(crate) struct ServeArgs {
     /// created. With --database-url only the schedules and the signing secret are kept here.
     #[arg(long, value_name = "DIR")]
     pub(crate) data_dir: Option<PathBuf>,
-    /// Keep users and revoked tokens in this database: `postgres://USER:PASS@HOST/DB` or
-    /// `sqlite://FILE` (Django's `auth_user` and simplejwt's blacklist tables, created if
-    /// missing). Shared by every replica. Needs the `sqlx` feature.
-    #[arg(long, value_name = "URL")]
+    /// Keep users in this database: `postgres://USER:PASS@HOST/DB` or `sqlite://FILE`
+    /// (Django's `auth_user` table, created if missing), and, without --redis-url, revoked
+    /// refresh tokens too (simplejwt's blacklist tables). With --redis-url every revocation
+    /// (logouts, rotations, sessions) is kept in Redis only. Shared by every replica. Also read
+    /// from DATABASE_URL (keeps a password out of `ps`). Needs the `sqlx` feature.
+    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
     pub(crate) database_url: Option<String>,
     /// Keep revocations and the login throttle in Redis (`redis://[:PASS@]HOST:PORT/DB`), and
     /// check every request's session against a local copy of the revocations kept current by
     /// pub/sub: a logout on one replica is refused by all within milliseconds. Fails closed:
     /// while Redis is unreachable, token endpoints answer 503 and protected routes 401. Needs
-    /// the `redis` feature (and usually --database-url, for the users).
-    #[arg(long, value_name = "URL")]
+    /// the `redis` feature (and usually --database-url, for the users). Also read from
+    /// REDIS_URL (keeps a password out of `ps`).
+    #[arg(long, value_name = "URL", env = "REDIS_URL", hide_env_values = true)]
     pub(crate) redis_url: Option<String>,
     /// Access token lifetime in seconds (simplejwt's ACCESS_TOKEN_LIFETIME).
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=315_360_000))]
@@ -123,16 +126,29 @@ enum UsersCommand {
     },
 }
 
-/// Where the `users` subcommands find the users: one of the two.
+/// Where the `users` subcommands find the users: one of the two, else DATABASE_URL.
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false)]
+#[group(required = false, multiple = false)]
 struct UsersTarget {
     /// The data directory.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// The database (`postgres://…` or `sqlite://FILE`; needs the `sqlx` feature).
+    /// The database (`postgres://…` or `sqlite://FILE`; needs the `sqlx` feature). Without
+    /// this flag and --data-dir, DATABASE_URL is used (keeps a password out of `ps`).
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
+}
+
+impl UsersTarget {
+    /// `--database-url`, else DATABASE_URL when `--data-dir` is not given either.
+    fn database_url(&self) -> Option<String> {
+        if self.data_dir.is_some() {
+            return None;
+        }
+        self.database_url
+            .clone()
+            .or_else(|| std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()))
+    }
 }
 
 /// Parses the command line and runs it.
@@ -231,7 +247,8 @@ fn serve(args: ServeArgs) -> Result<(), BoxError> {
     })
 }
 
-/// `serve --database-url URL`: users and revocations in the database; schedules and the signing
+/// `serve --database-url URL`: users in the database, and revocations too without
+/// `--redis-url` (with it, in Redis only: `with_revocations`); schedules and the signing
 /// secret in `--data-dir` if given, else in memory (and `JWT_SECRET`).
 #[cfg(feature = "sqlx")]
 async fn serve_database(args: ServeArgs, url: &str) -> Result<(), BoxError> {
@@ -580,15 +597,16 @@ fn random_password(len: usize) -> Result<String, BoxError> {
 /// The user store of `users …`: the data directory's `FileUserStore` or the database's
 /// `SqlUserStore`.
 async fn user_admin(target: &UsersTarget, must_exist: bool) -> Result<UserAdmin, BoxError> {
-    replicas::check_features(target.database_url.as_deref(), None)?;
+    let database_url = target.database_url();
+    replicas::check_features(database_url.as_deref(), None)?;
     #[cfg(feature = "sqlx")]
-    if let Some(url) = &target.database_url {
+    if let Some(url) = &database_url {
         return Ok(UserAdmin::Sql(replicas::open_database(url).await?.users()));
     }
     let dir = target
         .data_dir
         .as_deref()
-        .ok_or("--data-dir DIR or --database-url URL is required")?;
+        .ok_or("--data-dir DIR or --database-url URL (or DATABASE_URL) is required")?;
     if must_exist && !dir.is_dir() {
         return Err(format!("no data directory at {}", dir.display()).into());
     }

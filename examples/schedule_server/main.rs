@@ -13,14 +13,14 @@
 //! cargo run --example schedule_server -- serve --data-dir ./data
 //! ```
 //!
-//! Several replicas share users and revocations in a database and Redis (features `sqlx`,
-//! `redis`; see `replicas.rs`):
+//! Several replicas share users in a database and revocations in Redis (features `sqlx`,
+//! `redis`; see `replicas.rs`). The URLs may also be flags (`--database-url`, `--redis-url`),
+//! but flags show in `ps`:
 //!
 //! ```not_rust
-//! cargo run --example schedule_server --features sqlx,redis -- \
-//!     users add alice --database-url postgres://app:PASS@db/app
-//! JWT_SECRET=… cargo run --example schedule_server --features sqlx,redis -- serve \
-//!     --database-url postgres://app:PASS@db/app --redis-url redis://redis:6379/
+//! export DATABASE_URL=postgres://app:PASS@db/app REDIS_URL=redis://redis:6379/
+//! cargo run --example schedule_server --features sqlx,redis -- users add alice
+//! JWT_SECRET=… cargo run --example schedule_server --features sqlx,redis -- serve
 //! ```
 //!
 //! Files: `routes.rs` (`app(state) -> Router`: the tower-http stack, `JwtAuthLayer`, handlers

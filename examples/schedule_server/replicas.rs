@@ -1,8 +1,10 @@
 //! Shared stores, so several replicas of this server can run behind one load balancer:
 //!
-//! * `--database-url postgres://…` or `sqlite://FILE` (the `sqlx` feature): users in Django's
-//!   `auth_user` table, revoked refresh tokens in simplejwt's blacklist tables;
-//! * `--redis-url redis://…` (the `redis` feature): revocations and rotation (one atomic Lua
+//! * `--database-url postgres://…` or `sqlite://FILE` (the `sqlx` feature, or `DATABASE_URL`):
+//!   users in Django's `auth_user` table; without `--redis-url`, revoked refresh tokens in
+//!   simplejwt's blacklist tables too;
+//! * `--redis-url redis://…` (the `redis` feature, or `REDIS_URL`): every revocation (then in
+//!   Redis only: the database's blacklist tables are not used) and rotation (one atomic Lua
 //!   script each), the login throttle, and the protected route's revocation check (a local copy
 //!   of every revocation, kept current by pub/sub, failing closed while Redis is unreachable).
 //!
@@ -11,9 +13,9 @@
 //! claims), the protected route checks the `sid` against the revocation set, and a logout
 //! (`POST /api/token/blacklist/`) revokes the session's `sid` before the refresh token itself, so
 //! the session's access tokens are refused by every replica within milliseconds, not at their
-//! expiry. A refresh refused with 401 (a reused rotated token, a logged-out one) ends the session
-//! too, so reuse detection refuses the whole family's access tokens as well as its refresh
-//! tokens.
+//! expiry. A refresh of a token whose `sid` is revoked is refused, and a refresh refused with 401
+//! (a reused rotated token, a logged-out one) ends the session too, so reuse detection refuses
+//! the whole family's access tokens as well as its refresh tokens ([`end_sessions_on_logout`]).
 //!
 //! URLs are printed and logged with their password masked ([`mask_url`]).
 

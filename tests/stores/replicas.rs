@@ -77,6 +77,12 @@ impl Server {
     }
 
     fn start_on(addr: &str, args: &[&str]) -> Self {
+        Self::start_env(addr, args, &[])
+    }
+
+    /// `serve --addr ADDR ARGS…` with the environment variables `env` (DATABASE_URL and
+    /// REDIS_URL are unset unless given here).
+    fn start_env(addr: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut all = vec!["serve".to_owned(), "--addr".into(), addr.into()];
         all.extend(args.iter().map(|&a| a.to_owned()));
         let mut child = Command::new(exe())
@@ -85,6 +91,7 @@ impl Server {
             .env("RUST_LOG", "info")
             .env_remove("DATABASE_URL")
             .env_remove("REDIS_URL")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -606,13 +613,29 @@ async fn kill_9_of_a_process_mid_rotation_loses_nothing_acknowledged() {
             }
         }
         if *lost {
-            // Unanswered: the last acknowledged token was rotated or not, nothing in between.
+            // Unanswered (only C died, so the request was C's): its rotation script ran in
+            // Redis or did not, nothing in between.
             let r = verify(survivors[0], last.clone()).await;
-            assert!(r.status == 200 || r.status == 400, "{r:?}");
+            match r.status {
+                // Not rotated: the token is live and refreshes exactly once, as if acknowledged.
+                200 => {
+                    assert_eq!(r.body, "{}");
+                    let r = refresh(survivors[0], last).await;
+                    assert_eq!(r.status, 200, "{}", r.body);
+                    assert!(r.field("refresh").starts_with("ey"), "{}", r.body);
+                }
+                // Rotated, the successor never delivered: the token is revoked, and refreshing
+                // it is a reuse.
+                400 => assert_eq!(r.body, r#"{"non_field_errors":["Token is blacklisted"]}"#),
+                _ => panic!("{r:?}"),
+            }
+            let r = refresh(survivors[1], last).await;
+            assert_eq!((r.status, r.body.as_str()), (401, BLACKLISTED));
             continue;
         }
         // The last acknowledged token is live, and refreshes exactly once.
-        assert_eq!(verify(survivors[1], last.clone()).await.status, 200);
+        let r = verify(survivors[1], last.clone()).await;
+        assert_eq!((r.status, r.body.as_str()), (200, "{}"));
         assert_eq!(refresh(survivors[0], last).await.status, 200);
         let r = refresh(survivors[1], last).await;
         assert_eq!((r.status, r.body.as_str()), (401, BLACKLISTED));
@@ -766,6 +789,106 @@ async fn a_logged_out_session_never_refreshes_again_and_its_hold_outlives_its_to
     let r = refresh(b, &live).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(protected(a, &live_access).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn database_and_redis_urls_from_the_environment_stay_out_of_ps_and_help() {
+    let _serial = one_at_a_time().await;
+    let redis = Redis::start();
+    let db = db_with_password(None).await;
+    // `users` reads DATABASE_URL when given neither --database-url nor --data-dir.
+    let mut child = Command::new(exe())
+        .args(["users", "add", "alice"])
+        .env("RUST_LOG", "warn")
+        .env("DATABASE_URL", &db)
+        .env_remove("REDIS_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the CLI starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"wonderland-42\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_eq!(stdout, "added user \"alice\" with id 1\n");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+
+    let redis_url = redis
+        .url()
+        .replacen("redis://", "redis://:hunter2-secret@", 1);
+    // A URL with a password makes redis-rs send AUTH, which a server without one refuses: give
+    // the test's server that password.
+    let ok = Command::new("redis-cli")
+        .args([
+            "-p",
+            &redis.port.to_string(),
+            "CONFIG",
+            "SET",
+            "requirepass",
+            "hunter2-secret",
+        ])
+        .output()
+        .expect("redis-cli");
+    assert_eq!(String::from_utf8_lossy(&ok.stdout).trim(), "OK");
+    let server = Server::start_env(
+        "127.0.0.1:0",
+        &[ROTATING[0], ROTATING[1]],
+        &[("DATABASE_URL", &db), ("REDIS_URL", &redis_url)],
+    );
+    assert!(
+        server
+            .banner
+            .contains("database: postgres://postgres:***@127.0.0.1:"),
+        "{}",
+        server.banner
+    );
+    let shown_redis = format!("redis: redis://:***@127.0.0.1:{}/ (", redis.port);
+    assert!(server.banner.contains(&shown_redis), "{}", server.banner);
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", server.child.id())).expect("cmdline");
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    assert!(
+        cmdline.contains("serve") && !cmdline.contains("hunter2"),
+        "{cmdline}"
+    );
+    assert!(!server.banner.contains("hunter2") && !server.log().contains("hunter2"));
+    // Both stores are in use: a login, then a logout that ends the session (Redis).
+    let (access, token) = login(server.addr, ALICE).await;
+    assert_eq!(protected(server.addr, &access).await.status, 200);
+    let r = logout(server.addr, &token).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "{}"));
+    refused_soon(server.addr, &access).await;
+    // With Redis, revocations go to Redis only: the database's blacklist tables stay unused.
+    use tower_jwt_auth::store::RevocationStore as _;
+    let jti = claims(&token)["jti"].as_str().expect("a jti").to_owned();
+    let sql = tower_jwt_auth::store::SqlDatabase::connect(&db)
+        .await
+        .expect("the database")
+        .revocations();
+    assert!(!sql.is_revoked(&jti).await.expect("a SQL answer"));
+    let r = refresh(server.addr, &token).await;
+    assert_blacklisted(&r, "the logged-out token, refused through Redis");
+
+    // `--help` names the variables, never their values.
+    let out = Command::new(exe())
+        .args(["serve", "--help"])
+        .env("DATABASE_URL", &db)
+        .env("REDIS_URL", &redis_url)
+        .output()
+        .expect("runs");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(help.contains("[env: DATABASE_URL]"), "{help}");
+    assert!(help.contains("[env: REDIS_URL]"), "{help}");
+    assert!(!help.contains("hunter2"), "{help}");
 }
 
 /// `refresh=TOKEN` as multipart/form-data: the content type and the body.
