@@ -4,9 +4,9 @@
 //! On each request [`JwtAuth`] finds the token (the `Authorization: Bearer` header, optionally a
 //! cookie), verifies it synchronously with the [`Verifier`](crate::Verifier) (or a
 //! [`TokenCache`] in front of it), inserts the claims into the request's extensions as a shared
-//! [`Claims<C>`] and calls the inner service; on failure it answers with the [`AuthErrorResponder`]'s response
-//! (simplejwt's JSON 401 and an RFC 6750 challenge by default). An optional async [`AuthCheck`]
-//! runs after verification ("the user still exists").
+//! [`Claims<C>`] and calls the inner service; on failure it answers with the
+//! [`AuthErrorResponder`]'s response (simplejwt's JSON 401 and an RFC 6750 challenge by
+//! default). An optional async [`AuthCheck`] runs after verification ("the user still exists").
 //!
 //! | file | what |
 //! |---|---|

@@ -18,7 +18,8 @@
 //! ));
 //! // What JwtAuthLayer would have inserted: the token's claims.
 //! let mut req = Request::new(String::new());
-//! req.extensions_mut().insert(Claims::new(serde_json::json!({"sub": "alice", "scope": "schedule:read"})));
+//! let claims = serde_json::json!({"sub": "alice", "scope": "schedule:read"});
+//! req.extensions_mut().insert(Claims::new(claims));
 //! let res = svc.oneshot(req).await?;
 //! assert_eq!(res.status(), StatusCode::FORBIDDEN);
 //! assert_eq!(

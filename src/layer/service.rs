@@ -280,9 +280,10 @@ impl<C, R, K> JwtAuthLayer<C, R, K> {
     ///
     /// Worth it when clients present the same token many times (an access token is typically
     /// used for minutes): a hit costs a hash, a lock, a compare and a reference count (the
-    /// [`Claims<C>`] it inserts shares the cached claims) instead of a full verification. The costs: memory for up to `capacity` tokens and their claims, and a
-    /// key removed from the ring keeps accepting the tokens it signed until they leave the cache
-    /// or expire (build a new layer when you retire a key).
+    /// [`Claims<C>`] it inserts shares the cached claims) instead of a full verification. The
+    /// costs: memory for up to `capacity` tokens and their claims, and a key removed from the
+    /// ring keeps accepting the tokens it signed until they leave the cache or expire (build a
+    /// new layer when you retire a key).
     pub fn cache(mut self, capacity: usize) -> Self {
         self.cache = Some(Arc::new(TokenCache::new(
             self.shared.verifier.clone(),
