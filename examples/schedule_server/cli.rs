@@ -58,16 +58,26 @@ pub(crate) struct ServeArgs {
     /// (Django's `auth_user` table, created if missing), and, without --redis-url, revoked
     /// refresh tokens too (simplejwt's blacklist tables). With --redis-url every revocation
     /// (logouts, rotations, sessions) is kept in Redis only. Shared by every replica. Also read
-    /// from DATABASE_URL (keeps a password out of `ps`). Needs the `sqlx` feature.
-    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
+    /// from SCHEDULE_DATABASE_URL (keeps a password out of `ps`). Needs the `sqlx` feature.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SCHEDULE_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub(crate) database_url: Option<String>,
     /// Keep revocations and the login throttle in Redis (`redis://[:PASS@]HOST:PORT/DB`), and
     /// check every request's session against a local copy of the revocations kept current by
     /// pub/sub: a logout on one replica is refused by all within milliseconds. Fails closed:
     /// while Redis is unreachable, token endpoints answer 503 and protected routes 401. Needs
     /// the `redis` feature (and usually --database-url, for the users). Also read from
-    /// REDIS_URL (keeps a password out of `ps`).
-    #[arg(long, value_name = "URL", env = "REDIS_URL", hide_env_values = true)]
+    /// SCHEDULE_REDIS_URL (keeps a password out of `ps`).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SCHEDULE_REDIS_URL",
+        hide_env_values = true
+    )]
     pub(crate) redis_url: Option<String>,
     /// Access token lifetime in seconds (simplejwt's ACCESS_TOKEN_LIFETIME).
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=315_360_000))]
@@ -126,7 +136,7 @@ enum UsersCommand {
     },
 }
 
-/// Where the `users` subcommands find the users: one of the two, else DATABASE_URL.
+/// Where the `users` subcommands find the users: one of the two, else SCHEDULE_DATABASE_URL.
 #[derive(Debug, Args)]
 #[group(required = false, multiple = false)]
 struct UsersTarget {
@@ -134,20 +144,22 @@ struct UsersTarget {
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// The database (`postgres://…` or `sqlite://FILE`; needs the `sqlx` feature). Without
-    /// this flag and --data-dir, DATABASE_URL is used (keeps a password out of `ps`).
+    /// this flag and --data-dir, SCHEDULE_DATABASE_URL is used (keeps a password out of `ps`).
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
 }
 
 impl UsersTarget {
-    /// `--database-url`, else DATABASE_URL when `--data-dir` is not given either.
+    /// `--database-url`, else SCHEDULE_DATABASE_URL when `--data-dir` is not given either.
     fn database_url(&self) -> Option<String> {
         if self.data_dir.is_some() {
             return None;
         }
-        self.database_url
-            .clone()
-            .or_else(|| std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()))
+        self.database_url.clone().or_else(|| {
+            std::env::var("SCHEDULE_DATABASE_URL")
+                .ok()
+                .filter(|u| !u.is_empty())
+        })
     }
 }
 
@@ -606,7 +618,7 @@ async fn user_admin(target: &UsersTarget, must_exist: bool) -> Result<UserAdmin,
     let dir = target
         .data_dir
         .as_deref()
-        .ok_or("--data-dir DIR or --database-url URL (or DATABASE_URL) is required")?;
+        .ok_or("--data-dir DIR or --database-url URL (or SCHEDULE_DATABASE_URL) is required")?;
     if must_exist && !dir.is_dir() {
         return Err(format!("no data directory at {}", dir.display()).into());
     }

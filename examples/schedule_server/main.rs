@@ -18,7 +18,7 @@
 //! but flags show in `ps`:
 //!
 //! ```not_rust
-//! export DATABASE_URL=postgres://app:PASS@db/app REDIS_URL=redis://redis:6379/
+//! export SCHEDULE_DATABASE_URL=postgres://app:PASS@db/app SCHEDULE_REDIS_URL=redis://redis:6379/
 //! cargo run --example schedule_server --features sqlx,redis -- users add alice
 //! JWT_SECRET=… cargo run --example schedule_server --features sqlx,redis -- serve
 //! ```

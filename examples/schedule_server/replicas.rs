@@ -1,9 +1,9 @@
 //! Shared stores, so several replicas of this server can run behind one load balancer:
 //!
-//! * `--database-url postgres://…` or `sqlite://FILE` (the `sqlx` feature, or `DATABASE_URL`):
+//! * `--database-url postgres://…` or `sqlite://FILE` (the `sqlx` feature, or `SCHEDULE_DATABASE_URL`):
 //!   users in Django's `auth_user` table; without `--redis-url`, revoked refresh tokens in
 //!   simplejwt's blacklist tables too;
-//! * `--redis-url redis://…` (the `redis` feature, or `REDIS_URL`): every revocation (then in
+//! * `--redis-url redis://…` (the `redis` feature, or `SCHEDULE_REDIS_URL`): every revocation (then in
 //!   Redis only: the database's blacklist tables are not used) and rotation (one atomic Lua
 //!   script each), the login throttle, and the protected route's revocation check (a local copy
 //!   of every revocation, kept current by pub/sub, failing closed while Redis is unreachable).

@@ -86,8 +86,8 @@ impl Server {
         let mut cmd = Command::new(server_exe());
         cmd.args(args)
             .env_remove("JWT_SECRET")
-            .env_remove("DATABASE_URL")
-            .env_remove("REDIS_URL")
+            .env_remove("SCHEDULE_DATABASE_URL")
+            .env_remove("SCHEDULE_REDIS_URL")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -261,8 +261,8 @@ fn claims_of(token: &str) -> Value {
 fn cli(args: &[&str], stdin: &str) -> (bool, String, String) {
     let mut child = Command::new(server_exe())
         .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("REDIS_URL")
+        .env_remove("SCHEDULE_DATABASE_URL")
+        .env_remove("SCHEDULE_REDIS_URL")
         .env("RUST_LOG", "info")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -409,8 +409,8 @@ async fn persistent_server_survives_a_restart() {
     // A second server on the same directory is refused (one writer per data directory).
     let out = Command::new(server_exe())
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir", d])
-        .env_remove("DATABASE_URL")
-        .env_remove("REDIS_URL")
+        .env_remove("SCHEDULE_DATABASE_URL")
+        .env_remove("SCHEDULE_REDIS_URL")
         .output()
         .unwrap();
     assert!(!out.status.success());

@@ -80,8 +80,8 @@ impl Server {
         Self::start_env(addr, args, &[])
     }
 
-    /// `serve --addr ADDR ARGS…` with the environment variables `env` (DATABASE_URL and
-    /// REDIS_URL are unset unless given here).
+    /// `serve --addr ADDR ARGS…` with the environment variables `env` (SCHEDULE_DATABASE_URL and
+    /// SCHEDULE_REDIS_URL are unset unless given here).
     fn start_env(addr: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut all = vec!["serve".to_owned(), "--addr".into(), addr.into()];
         all.extend(args.iter().map(|&a| a.to_owned()));
@@ -89,8 +89,8 @@ impl Server {
             .args(&all)
             .env("JWT_SECRET", SECRET)
             .env("RUST_LOG", "info")
-            .env_remove("DATABASE_URL")
-            .env_remove("REDIS_URL")
+            .env_remove("SCHEDULE_DATABASE_URL")
+            .env_remove("SCHEDULE_REDIS_URL")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -194,8 +194,8 @@ fn cli(args: &[&str], stdin: &str) -> (bool, String, String) {
         .arg("users")
         .args(args)
         .env("RUST_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .env_remove("REDIS_URL")
+        .env_remove("SCHEDULE_DATABASE_URL")
+        .env_remove("SCHEDULE_REDIS_URL")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -796,12 +796,12 @@ async fn database_and_redis_urls_from_the_environment_stay_out_of_ps_and_help() 
     let _serial = one_at_a_time().await;
     let redis = Redis::start();
     let db = db_with_password(None).await;
-    // `users` reads DATABASE_URL when given neither --database-url nor --data-dir.
+    // `users` reads SCHEDULE_DATABASE_URL when given neither --database-url nor --data-dir.
     let mut child = Command::new(exe())
         .args(["users", "add", "alice"])
         .env("RUST_LOG", "warn")
-        .env("DATABASE_URL", &db)
-        .env_remove("REDIS_URL")
+        .env("SCHEDULE_DATABASE_URL", &db)
+        .env_remove("SCHEDULE_REDIS_URL")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -842,7 +842,10 @@ async fn database_and_redis_urls_from_the_environment_stay_out_of_ps_and_help() 
     let server = Server::start_env(
         "127.0.0.1:0",
         &[ROTATING[0], ROTATING[1]],
-        &[("DATABASE_URL", &db), ("REDIS_URL", &redis_url)],
+        &[
+            ("SCHEDULE_DATABASE_URL", &db),
+            ("SCHEDULE_REDIS_URL", &redis_url),
+        ],
     );
     assert!(
         server
@@ -880,14 +883,14 @@ async fn database_and_redis_urls_from_the_environment_stay_out_of_ps_and_help() 
     // `--help` names the variables, never their values.
     let out = Command::new(exe())
         .args(["serve", "--help"])
-        .env("DATABASE_URL", &db)
-        .env("REDIS_URL", &redis_url)
+        .env("SCHEDULE_DATABASE_URL", &db)
+        .env("SCHEDULE_REDIS_URL", &redis_url)
         .output()
         .expect("runs");
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(help.contains("[env: DATABASE_URL]"), "{help}");
-    assert!(help.contains("[env: REDIS_URL]"), "{help}");
+    assert!(help.contains("[env: SCHEDULE_DATABASE_URL]"), "{help}");
+    assert!(help.contains("[env: SCHEDULE_REDIS_URL]"), "{help}");
     assert!(!help.contains("hunter2"), "{help}");
 }
 
@@ -1180,8 +1183,8 @@ fn startup_errors_name_the_url_without_its_password() {
         let out = Command::new(exe())
             .args(["serve", "--addr", "127.0.0.1:0", flag, &url])
             .env("JWT_SECRET", SECRET)
-            .env_remove("DATABASE_URL")
-            .env_remove("REDIS_URL")
+            .env_remove("SCHEDULE_DATABASE_URL")
+            .env_remove("SCHEDULE_REDIS_URL")
             .stdin(Stdio::null())
             .output()
             .expect("runs");
