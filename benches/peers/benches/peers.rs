@@ -2,7 +2,8 @@
 //! jwt-authorizer's tower layer, axum-jwt-auth's extractor, jwt-simple, a bare
 //! `jsonwebtoken::decode` (rust_crypto backend: jsonwebtoken's process-wide provider is set once
 //! here; the aws_lc_rs backend runs in the `peers_aws_lc` bench), and raw aws-lc-rs signature
-//! verification as the floor for RS/PS/ES/EdDSA.
+//! verification as the floor for RS/PS/ES/EdDSA; in the shape benches, a raw HMAC check plus
+//! base64 plus one serde_json pass as the floor for HS256.
 //!
 //! `cd benches/peers && cargo bench` (see BENCHMARKS.md).
 #![allow(missing_docs, clippy::unwrap_used, clippy::clone_on_copy)]
@@ -422,6 +423,38 @@ fn shape<C>(
     }
     verifier.verify::<C>(token).expect("ours verifies");
     jsonwebtoken::decode::<C>(token, &key, &validation).expect("jsonwebtoken verifies");
+    // The floor: the HMAC check (aws-lc-rs, over the received signature), base64 of the
+    // payload and one serde_json pass; what any verifier of this token must do at least.
+    let (msg, sig) = token.rsplit_once('.').unwrap();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload_b64 = msg.split_once('.').unwrap().1;
+    let mac_key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, SECRET);
+    g.bench_function(
+        format!("{ty}: raw HMAC (aws-lc-rs) + base64 + serde_json pass"),
+        |b| {
+            b.iter(|| {
+                let sig = b64.decode(black_box(sig)).unwrap();
+                aws_lc_rs::hmac::verify(&mac_key, black_box(msg.as_bytes()), &sig).unwrap();
+                let payload = b64.decode(black_box(payload_b64)).unwrap();
+                serde_json::from_slice::<C>(&payload).unwrap()
+            })
+        },
+    );
+    g.bench_function(
+        format!("{ty}: raw HMAC (RustCrypto) + base64 + serde_json pass"),
+        |b| {
+            use hmac::Mac as _;
+            let keyed = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET).unwrap();
+            b.iter(|| {
+                let sig = b64.decode(black_box(sig)).unwrap();
+                let mut mac = keyed.clone();
+                mac.update(black_box(msg.as_bytes()));
+                mac.verify_slice(&sig).unwrap();
+                let payload = b64.decode(black_box(payload_b64)).unwrap();
+                serde_json::from_slice::<C>(&payload).unwrap()
+            })
+        },
+    );
     g.bench_function(format!("{ty}: tower-jwt-auth Verifier::verify"), |b| {
         b.iter(|| verifier.verify::<C>(black_box(token)).unwrap())
     });
