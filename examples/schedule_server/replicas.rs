@@ -13,9 +13,10 @@
 //! claims), the protected route checks the `sid` against the revocation set, and a logout
 //! (`POST /api/token/blacklist/`) revokes the session's `sid` before the refresh token itself, so
 //! the session's access tokens are refused by every replica within milliseconds, not at their
-//! expiry. A refresh of a token whose `sid` is revoked is refused, and a refresh refused with 401
-//! (a reused rotated token, a logged-out one) ends the session too, so reuse detection refuses
-//! the whole family's access tokens as well as its refresh tokens ([`end_sessions_on_logout`]).
+//! expiry. A refresh or a verify of a token whose `sid` is revoked is refused, and a refresh
+//! refused with 401 (a reused rotated token, a logged-out one) ends the session too, so reuse
+//! detection refuses the whole family's access tokens as well as its refresh tokens
+//! ([`end_sessions_on_logout`]).
 //!
 //! URLs are printed and logged with their password masked ([`mask_url`]).
 
@@ -29,6 +30,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use tower_jwt_auth::store::{FileUserStore, RevocationStore, StoreError, User};
+use tower_jwt_auth::token::body_field;
 use tower_jwt_auth::{RevocationCheck, SimpleJwtClaims, TokenType, Verifier};
 
 use crate::compat;
@@ -197,6 +199,8 @@ struct Sessions<R> {
     revocations: R,
     /// Verifies the refresh token a logout or refresh presents (simplejwt's refresh policy).
     refresh: Verifier,
+    /// Verifies the token a verify request presents (any token type, as the endpoint does).
+    any: Verifier,
     /// How long a session's revocation is kept, from when it is written (see
     /// [`end_sessions_on_logout`] for why this is enough).
     hold_secs: i64,
@@ -218,7 +222,11 @@ struct Sessions<R> {
 ///   endpoint's settings (without blacklisting after rotation, an older refresh token of a
 ///   logged-out session is still live for the endpoint);
 /// * a refresh answered 401 for a validly signed refresh token (a reused rotated token) ends its
-///   session after the answer.
+///   session after the answer;
+/// * a verify (`POST /api/token/verify/`) of a token of an ended session, access or refresh, is
+///   answered as the endpoint answers for a blacklisted token: 400
+///   `{"non_field_errors":["Token is blacklisted"]}`, so a client asking whether its token is
+///   still good gets the protected route's answer.
 ///
 /// How long a session's revocation is held: `access + refresh lifetime + timeout` from when it
 /// is written, at `T`. Once it is written, no refresh of the session passes this middleware
@@ -242,7 +250,8 @@ pub(crate) fn end_sessions_on_logout<R: RevocationStore>(
         .saturating_add(settings.timeout.as_secs().saturating_add(1));
     let sessions = Sessions {
         revocations,
-        refresh: Verifier::new(keys).token_types([TokenType::REFRESH]),
+        refresh: Verifier::new(keys.clone()).token_types([TokenType::REFRESH]),
+        any: Verifier::new(keys).any_token_type(),
         hold_secs: i64::try_from(hold)?,
         challenge: HeaderValue::from_str(&format!("Bearer realm=\"{}\"", settings.realm))?,
         body_limit: settings.body_limit,
@@ -251,14 +260,26 @@ pub(crate) fn end_sessions_on_logout<R: RevocationStore>(
     Ok(router.layer(axum::middleware::from_fn_with_state(sessions, end_session)))
 }
 
+/// Which token endpoint a request is for, as far as sessions are concerned.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// `POST /api/token/blacklist/`: ends the session.
+    Logout,
+    /// `POST /api/token/refresh/`: refused for an ended session, ends it on a refused refresh.
+    Refresh,
+    /// `POST /api/token/verify/`: a token of an ended session is not valid.
+    Verify,
+}
+
 async fn end_session<R: RevocationStore>(
     State(s): State<Sessions<R>>,
     req: Request,
     next: Next,
 ) -> Response {
-    let logout = match req.uri().path() {
-        "/api/token/blacklist/" => true,
-        "/api/token/refresh/" => false,
+    let route = match req.uri().path() {
+        "/api/token/blacklist/" => Route::Logout,
+        "/api/token/refresh/" => Route::Refresh,
+        "/api/token/verify/" => Route::Verify,
         _ => return next.run(req).await,
     };
     if req.method() != Method::POST {
@@ -272,8 +293,17 @@ async fn end_session<R: RevocationStore>(
             Ok(Err(_)) => return words(status_only(StatusCode::PAYLOAD_TOO_LARGE)),
             Err(_) => return words(status_only(StatusCode::REQUEST_TIMEOUT)),
         };
-    let sid = refresh_field(&parts.headers, &bytes)
-        .and_then(|raw| s.refresh.verify::<SimpleJwtClaims>(&raw).ok())
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    // The token as the endpoint will read it, checked as the endpoint will check it.
+    let (field, verifier) = match route {
+        Route::Verify => ("token", &s.any),
+        Route::Logout | Route::Refresh => ("refresh", &s.refresh),
+    };
+    let sid = body_field(content_type, &bytes, field)
+        .and_then(|raw| verifier.verify::<SimpleJwtClaims>(&raw).ok())
         .and_then(|token| {
             let sid = token.claims.extra.get(SESSION_CLAIM)?.as_str()?;
             Some(sid.to_owned())
@@ -284,7 +314,7 @@ async fn end_session<R: RevocationStore>(
             .await;
     };
     let until = s.refresh.now().saturating_add(s.hold_secs);
-    if logout {
+    if route == Route::Logout {
         match tokio::time::timeout(s.timeout, s.revocations.revoke_if_absent(&sid, until)).await {
             // A malformed sid: no session to end; the endpoint judges the token.
             Ok(Ok(_) | Err(StoreError::Invalid(_))) => {}
@@ -303,6 +333,9 @@ async fn end_session<R: RevocationStore>(
     }
     match tokio::time::timeout(s.timeout, s.revocations.is_revoked(&sid)).await {
         Ok(Ok(false) | Err(StoreError::Invalid(_))) => {}
+        Ok(Ok(true)) if route == Route::Verify => {
+            return token_reply(&s, StatusCode::BAD_REQUEST, VERIFY_BLACKLISTED);
+        }
         Ok(Ok(true)) => return token_reply(&s, StatusCode::UNAUTHORIZED, BLACKLISTED),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "checking a session failed");
@@ -316,7 +349,7 @@ async fn end_session<R: RevocationStore>(
     let res = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
-    if res.status() == StatusCode::UNAUTHORIZED {
+    if route == Route::Refresh && res.status() == StatusCode::UNAUTHORIZED {
         match tokio::time::timeout(s.timeout, s.revocations.revoke_if_absent(&sid, until)).await {
             Ok(Ok(_) | Err(StoreError::Invalid(_))) => {}
             Ok(Err(e)) => {
@@ -333,6 +366,8 @@ const UNAVAILABLE: &str =
     r#"{"detail":"Authentication is temporarily unavailable.","code":"service_unavailable"}"#;
 /// The refresh endpoint's 401 for a revoked token.
 const BLACKLISTED: &str = r#"{"detail":"Token is blacklisted","code":"token_not_valid"}"#;
+/// The verify endpoint's 400 for a revoked token.
+const VERIFY_BLACKLISTED: &str = r#"{"non_field_errors":["Token is blacklisted"]}"#;
 
 /// An answer framed as the token endpoints frame theirs: JSON, `Allow`, `Vary`,
 /// `Cache-Control: no-store`, and the challenge on a 401.
@@ -358,107 +393,6 @@ fn status_only(status: StatusCode) -> Response {
     let mut res = Response::new(Body::empty());
     *res.status_mut() = status;
     res
-}
-
-/// The `refresh` field of a body, as the token endpoints read it: by the `Content-Type`'s media
-/// type, a JSON object, a form (the last value wins) or multipart/form-data (text fields, the
-/// last wins), the value trimmed of Python's whitespace. `None` where the endpoint would refuse
-/// the body or has no usable field.
-fn refresh_field(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<String> {
-    let raw = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let media = raw
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let value = match media.as_str() {
-        "application/json" => {
-            let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-            v.get("refresh")?.as_str()?.to_owned()
-        }
-        "application/x-www-form-urlencoded" => form_urlencoded::parse(body)
-            .filter(|(k, _)| k == "refresh")
-            .last()
-            .map(|(_, v)| v.into_owned())?,
-        "multipart/form-data" => multipart_field(raw, body, "refresh")?,
-        _ => return None,
-    };
-    let py_space = |c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c);
-    let value = value.trim_matches(py_space);
-    (!value.is_empty()).then(|| value.to_owned())
-}
-
-/// The value of `name=` in a header's parameters (quoted or not).
-fn param<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    header.split(';').skip(1).find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        if k.trim().eq_ignore_ascii_case(name) {
-            let v = v.trim();
-            Some(
-                v.strip_prefix('"')
-                    .and_then(|v| v.strip_suffix('"'))
-                    .unwrap_or(v),
-            )
-        } else {
-            None
-        }
-    })
-}
-
-fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if needle.is_empty() || from > hay.len() {
-        return None;
-    }
-    hay[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
-}
-
-/// The last text field `field` of a multipart/form-data body, read by the same rules as the
-/// token endpoints' parser (file parts ignored); `None` if the field is absent or the body is
-/// one the endpoints refuse.
-fn multipart_field(raw: &str, body: &[u8], field: &str) -> Option<String> {
-    let boundary = param(raw, "boundary").filter(|b| !b.is_empty() && b.len() <= 200)?;
-    let delim = format!("--{boundary}");
-    let delim = delim.as_bytes();
-    let mut next_delim = Vec::with_capacity(delim.len() + 2);
-    next_delim.extend_from_slice(b"\r\n");
-    next_delim.extend_from_slice(delim);
-    let mut pos = find(body, delim, 0)? + delim.len();
-    let mut found = None;
-    loop {
-        if body.get(pos..)?.starts_with(b"--") {
-            return found;
-        }
-        pos = find(body, b"\r\n", pos)? + 2;
-        let head_end = find(body, b"\r\n\r\n", pos)?;
-        let head = String::from_utf8_lossy(&body[pos..head_end]);
-        let data_start = head_end + 4;
-        let data_end = find(body, &next_delim, data_start)?;
-        let disposition = head
-            .split("\r\n")
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.trim()
-                    .eq_ignore_ascii_case("content-disposition")
-                    .then_some(v)
-            })
-            .unwrap_or("");
-        if let (Some(name), None) = (param(disposition, "name"), param(disposition, "filename"))
-            && name == field
-        {
-            found = Some(String::from_utf8_lossy(&body[data_start..data_end]).into_owned());
-        }
-        pos = data_end + next_delim.len();
-        if pos >= body.len() {
-            return found;
-        }
-    }
 }
 
 /// The user store the `users` subcommands work on: a data directory's file or a database.

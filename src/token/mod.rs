@@ -129,6 +129,7 @@ mod throttle;
 use std::sync::Arc;
 
 pub use self::issuer::{ClaimsHook, IssuedToken, Issuer, TokenPair, TokenPayload, new_jti};
+pub use self::parse::body_field;
 pub use self::reply::TokenResponse;
 pub use self::service::{
     SlidingTokenObtain, SlidingTokenRefresh, TokenBlacklist, TokenFuture, TokenObtain,

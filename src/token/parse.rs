@@ -369,6 +369,32 @@ pub(crate) fn char_field(v: Option<&Value>) -> Result<String, &'static str> {
     Ok(t.to_owned())
 }
 
+/// The value the token endpoints read for the field `name` of a request body: the body parsed
+/// by its `Content-Type` as the endpoints parse it (a JSON object, a form where the last value
+/// wins, or the text fields of multipart/form-data) and the value cleaned as DRF's `CharField`
+/// cleans it (a number becomes its text; Python's whitespace is trimmed). `None` wherever the
+/// endpoint would answer 4xx instead: an unsupported or malformed body, a missing, null, blank
+/// or non-string field, a NUL character.
+///
+/// For a middleware in front of the endpoints that needs the token a request carries (to end
+/// a session on logout, say) and must read it exactly as the endpoint will.
+///
+/// ```
+/// use tower_jwt_auth::token::body_field;
+///
+/// let json = br#"{"refresh": "  eyJ.x.y\n"}"#;
+/// assert_eq!(body_field(Some("application/json"), json, "refresh").as_deref(), Some("eyJ.x.y"));
+/// let form = b"refresh=old&refresh=new";
+/// let ct = Some("application/x-www-form-urlencoded");
+/// assert_eq!(body_field(ct, form, "refresh").as_deref(), Some("new"));
+/// assert_eq!(body_field(Some("text/plain"), b"refresh=x", "refresh"), None);
+/// assert_eq!(body_field(Some("application/json"), br#"{"refresh": ""}"#, "refresh"), None);
+/// ```
+pub fn body_field(content_type: Option<&str>, body: &[u8], name: &str) -> Option<String> {
+    let data = parse_body(content_type, body).ok()?;
+    char_field(data.get(name)).ok()
+}
+
 /// Validates `fields` of `data` in order: the cleaned values, or DRF's error body
 /// (`{"<field>":["<msg>"],…}` in field order).
 pub(crate) fn fields<const N: usize>(
@@ -506,5 +532,29 @@ mod tests {
         assert_eq!(d.get("username"), Some(&Value::from("alice")));
         assert_eq!(d.get("password"), Some(&Value::from("pw")));
         assert_eq!(d.get("f"), None);
+    }
+
+    #[test]
+    fn body_field_reads_as_the_endpoints_do() {
+        let mp = b"--XX\r\nContent-Disposition: form-data; name=\"refresh\"\r\n\r\n t1 \r\n--XX\r\nContent-Disposition: form-data; name=\"refresh\"; filename=\"a\"\r\n\r\nfile\r\n--XX--\r\n";
+        let ct = Some("multipart/form-data; boundary=XX");
+        assert_eq!(body_field(ct, mp, "refresh").as_deref(), Some("t1"));
+        assert_eq!(body_field(ct, b"--XX\r\n", "refresh"), None);
+        let json = Some("application/json; charset=utf-8");
+        assert_eq!(
+            body_field(json, br#"{"token":12}"#, "token").as_deref(),
+            Some("12")
+        );
+        for bad in [
+            r#"{"token":null}"#,
+            r#"{"token":["x"]}"#,
+            r#"{"token":"a\u0000b"}"#,
+            "[]",
+            "{",
+        ] {
+            assert_eq!(body_field(json, bad.as_bytes(), "token"), None, "{bad}");
+        }
+        assert_eq!(body_field(None, b"token=x", "token"), None);
+        assert_eq!(body_field(json, b"", "token"), None);
     }
 }

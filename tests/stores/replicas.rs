@@ -349,6 +349,11 @@ async fn refresh(addr: SocketAddr, token: &str) -> Reply {
     .await
 }
 
+async fn verify(addr: SocketAddr, token: &str) -> Reply {
+    let body = format!(r#"{{"token":"{token}"}}"#);
+    http(addr, "POST", "/api/token/verify/", None, &body).await
+}
+
 async fn protected(addr: SocketAddr, access: &str) -> Reply {
     http(addr, "GET", "/api/weekly_schedule/", Some(access), "").await
 }
@@ -591,21 +596,11 @@ async fn kill_9_of_a_process_mid_rotation_loses_nothing_acknowledged() {
         "rotations went on after the kill ({killed_at} → {total})"
     );
     let survivors = [addrs[0], addrs[1]];
-    let verify = |addr: SocketAddr, t: String| async move {
-        http(
-            addr,
-            "POST",
-            "/api/token/verify/",
-            None,
-            &format!(r#"{{"token":"{t}"}}"#),
-        )
-        .await
-    };
     for (rotations, last, lost) in &results {
         // Every acknowledged rotation's predecessor stays revoked, on every survivor.
         for (old, _) in rotations {
             for &a in &survivors {
-                let r = verify(a, old.clone()).await;
+                let r = verify(a, old).await;
                 assert_eq!(
                     (r.status, r.body.as_str()),
                     (400, r#"{"non_field_errors":["Token is blacklisted"]}"#)
@@ -615,7 +610,7 @@ async fn kill_9_of_a_process_mid_rotation_loses_nothing_acknowledged() {
         if *lost {
             // Unanswered (only C died, so the request was C's): its rotation script ran in
             // Redis or did not, nothing in between.
-            let r = verify(survivors[0], last.clone()).await;
+            let r = verify(survivors[0], last).await;
             match r.status {
                 // Not rotated: the token is live and refreshes exactly once, as if acknowledged.
                 200 => {
@@ -634,7 +629,7 @@ async fn kill_9_of_a_process_mid_rotation_loses_nothing_acknowledged() {
             continue;
         }
         // The last acknowledged token is live, and refreshes exactly once.
-        let r = verify(survivors[1], last.clone()).await;
+        let r = verify(survivors[1], last).await;
         assert_eq!((r.status, r.body.as_str()), (200, "{}"));
         assert_eq!(refresh(survivors[0], last).await.status, 200);
         let r = refresh(survivors[1], last).await;
@@ -644,7 +639,7 @@ async fn kill_9_of_a_process_mid_rotation_loses_nothing_acknowledged() {
     let c = nodes[2].restart();
     for (rotations, _, _) in &results {
         for (old, _) in rotations {
-            assert_eq!(verify(c.addr, old.clone()).await.status, 400);
+            assert_eq!(verify(c.addr, old).await.status, 400);
         }
     }
     let lost = results.iter().filter(|r| r.2).count();
@@ -686,6 +681,20 @@ fn session_ttl(redis: &Redis, sid: &str) -> i64 {
         .trim()
         .parse()
         .expect("a TTL")
+}
+
+/// The verify endpoint's 400 for a revoked token, framed as the endpoint frames it.
+fn assert_verify_blacklisted(r: &Reply, what: &str) {
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (400, r#"{"non_field_errors":["Token is blacklisted"]}"#),
+        "{what}"
+    );
+    let head = r.head.to_ascii_lowercase();
+    for line in ["content-type: application/json", "cache-control: no-store"] {
+        assert!(head.contains(line), "{what}: no {line} in {}", r.head);
+    }
+    assert!(!head.contains("www-authenticate"), "{what}: {}", r.head);
 }
 
 /// The refresh endpoint's 401 for a revoked token, framed as the endpoint frames it.
@@ -751,12 +760,28 @@ async fn a_logged_out_session_never_refreshes_again_and_its_hold_outlives_its_to
     let sid = claims(&r0)["sid"].as_str().expect("a sid").to_owned();
     assert_eq!(claims(&r1)["sid"], sid.as_str());
     assert_eq!(claims(&a1)["sid"], sid.as_str());
+    for t in [&r0, &r1, &a1] {
+        let r = verify(a, t).await;
+        assert_eq!(
+            (r.status, r.body.as_str()),
+            (200, "{}"),
+            "before the logout"
+        );
+    }
     let r = logout(b, &r1).await;
     assert_eq!((r.status, r.body.as_str()), (200, "{}"));
     for addr in [a, b] {
         assert_blacklisted(&refresh(addr, &r0).await, "an older token of the session");
         assert_blacklisted(&refresh(addr, &r1).await, "the logged-out token");
         refused_soon(addr, &a1).await;
+        // The verify endpoint agrees with the protected route, for every token of the session.
+        for (t, what) in [
+            (&r0, "an older refresh"),
+            (&r1, "the logged-out"),
+            (&a1, "access"),
+        ] {
+            assert_verify_blacklisted(&verify(addr, t).await, what);
+        }
     }
     // The hold outlives every token the session has, access and refresh.
     let ttl = session_ttl(&redis, &sid);
@@ -789,6 +814,10 @@ async fn a_logged_out_session_never_refreshes_again_and_its_hold_outlives_its_to
     let r = refresh(b, &live).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(protected(a, &live_access).await.status, 200);
+    for t in [&live_access, &live] {
+        let r = verify(b, t).await;
+        assert_eq!((r.status, r.body.as_str()), (200, "{}"), "another session");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
