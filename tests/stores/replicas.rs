@@ -22,6 +22,7 @@ use crate::redis_server::Redis;
 const SECRET: &str = "replica-secret-0123456789abcdef0123456789abcdef";
 const ALICE: &str = r#"{"username":"alice","password":"wonderland-42"}"#;
 const BLACKLISTED: &str = r#"{"detail":"Token is blacklisted","code":"token_not_valid"}"#;
+const VERIFY_BLACKLISTED: &str = r#"{"non_field_errors":["Token is blacklisted"]}"#;
 const ROTATING: [&str; 2] = ["--rotate-refresh-tokens", "--blacklist-after-rotation"];
 
 /// One replica test at a time: each runs two or three server processes, and their timing
@@ -601,10 +602,7 @@ async fn kill_9_of_a_process_mid_rotation_loses_nothing_acknowledged() {
         for (old, _) in rotations {
             for &a in &survivors {
                 let r = verify(a, old).await;
-                assert_eq!(
-                    (r.status, r.body.as_str()),
-                    (400, r#"{"non_field_errors":["Token is blacklisted"]}"#)
-                );
+                assert_eq!((r.status, r.body.as_str()), (400, VERIFY_BLACKLISTED));
             }
         }
         if *lost {
@@ -621,7 +619,7 @@ async fn kill_9_of_a_process_mid_rotation_loses_nothing_acknowledged() {
                 }
                 // Rotated, the successor never delivered: the token is revoked, and refreshing
                 // it is a reuse.
-                400 => assert_eq!(r.body, r#"{"non_field_errors":["Token is blacklisted"]}"#),
+                400 => assert_eq!(r.body, VERIFY_BLACKLISTED),
                 _ => panic!("{r:?}"),
             }
             let r = refresh(survivors[1], last).await;
@@ -687,7 +685,7 @@ fn session_ttl(redis: &Redis, sid: &str) -> i64 {
 fn assert_verify_blacklisted(r: &Reply, what: &str) {
     assert_eq!(
         (r.status, r.body.as_str()),
-        (400, r#"{"non_field_errors":["Token is blacklisted"]}"#),
+        (400, VERIFY_BLACKLISTED),
         "{what}"
     );
     let head = r.head.to_ascii_lowercase();
