@@ -65,6 +65,24 @@ struct Strict {
     pair: Option<(u8, bool)>,
     #[serde(default)]
     jti: Option<char>,
+    /// Read through `deserialize_bytes`, serde_json's one string path without the
+    /// control-character check: the fused pass must not be more lenient there.
+    #[serde(default, deserialize_with = "raw_bytes")]
+    role: Option<Vec<u8>>,
+}
+
+fn raw_bytes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+    struct Raw;
+    impl serde::de::Visitor<'_> for Raw {
+        type Value = Option<Vec<u8>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string, as bytes")
+        }
+        fn visit_bytes<E>(self, v: &[u8]) -> Result<Self::Value, E> {
+            Ok(Some(v.to_vec()))
+        }
+    }
+    d.deserialize_bytes(Raw)
 }
 
 fn check<C: DeserializeOwned + PartialEq + Debug>(

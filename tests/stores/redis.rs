@@ -495,6 +495,9 @@ async fn redis_killed_and_restarted_503s_then_recovery_with_nothing_revoked_comi
     assert_eq!(st, 200, "acknowledged");
     let store = conn(&redis, &p).await.revocations();
     assert!(store.revoke_if_absent("acked", EXP).await.expect("ok"));
+    // The fail-open set learns of it by subscription: let that land before Redis dies, since
+    // "the last known set" can only hold what reached it.
+    assert!(eventually(Duration::from_secs(4), || open.is_revoked("acked")).await);
 
     redis.kill();
     // Token endpoints: JSON 503, never a token.

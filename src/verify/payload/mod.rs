@@ -68,11 +68,42 @@ pub(crate) fn parse_into<'a, C: DeserializeOwned>(
     reg: &mut Registered<'a>,
 ) -> Outcome<C> {
     // Validating the UTF-8 once lets serde_json skip it for every string; invalid UTF-8 is for
-    // the two-pass path to report.
+    // the two-pass path to report. So is a raw control character inside a string: serde_json
+    // rejects one everywhere except on its raw-bytes path (a `C` that reads a string through
+    // `deserialize_bytes`), and the one pass must be as strict as the two passes whatever `C`
+    // asks for.
     match std::str::from_utf8(payload) {
-        Ok(text) => serde_into(text, names, reg),
-        Err(_) => Outcome::Failed,
+        Ok(text) if !control_in_string(payload) => serde_into(text, names, reg),
+        _ => Outcome::Failed,
     }
+}
+
+/// Whether a byte below 0x20 sits inside a JSON string, which RFC 8259 forbids.
+///
+/// Compact payloads (what token issuers emit) have no such byte at all, and the first,
+/// branch-free scan settles them; only a payload with whitespace between its tokens is walked
+/// string by string. The walk is exact for valid JSON; on invalid JSON either answer is safe,
+/// since serde_json then fails and the two-pass path reports the error.
+fn control_in_string(payload: &[u8]) -> bool {
+    let any_control = payload
+        .chunks(64)
+        .any(|chunk| chunk.iter().fold(false, |seen, &b| seen | (b < 0x20)));
+    if !any_control {
+        return false;
+    }
+    let mut in_string = false;
+    let mut bytes = payload.iter();
+    while let Some(&b) = bytes.next() {
+        match (in_string, b) {
+            (_, b'"') => in_string = !in_string,
+            (true, b'\\') => {
+                bytes.next();
+            }
+            (true, 0..0x20) => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The serde_json pass through [`Tee`].

@@ -494,6 +494,9 @@ fn defects_agree_with_the_two_passes() {
         r#"{"a":18446744073709551616}"#,
         r#"{"a":"\n"}"#,
         "{\"a\":\"\t\"}",
+        "{\"role\":\"tab\there\"}",
+        "{\"role\":\"\u{1}\"}",
+        "{\"role\":\"a\\\"\n\"}",
         r#"{"a":[]}"#,
         r#"{"a":{}}"#,
         r#"{"a":tru}"#,
@@ -535,4 +538,38 @@ fn defects_agree_with_the_two_passes() {
         Some(Path::Fallback)
     );
     assert_eq!(same::<FirstEntry>(b"{}", &names).ok(), Some(Path::One));
+}
+
+/// A raw control character inside a string is malformed JSON, even where serde_json's raw-bytes
+/// path (a field read through `deserialize_bytes`) would take it: the one pass steps aside, so
+/// the two-pass path rejects it. Whitespace between tokens still takes the one pass.
+#[test]
+fn a_control_character_in_a_string_never_takes_the_one_pass() {
+    let names = names_default();
+    for p in [
+        "{\"role\":\"tab\there\"}",
+        "{\"role\":\"\u{0}\"}",
+        "{\"role\":\"a\\\"\u{1f}\"}",
+        "{\"r\tole\":\"x\"}",
+    ] {
+        assert!(serde_json::from_str::<Value>(p).is_err(), "{p:?}");
+        assert!(
+            matches!(parse::<Exotic>(p.as_bytes(), &names), Fused::Failed),
+            "{p:?}"
+        );
+        assert!(parse_registered(p.as_bytes(), &names).is_err(), "{p:?}");
+    }
+    // The bytes path really is the lenient one, or this test proves nothing.
+    assert!(serde_json::from_str::<Exotic>("{\"role\":\"tab\there\"}").is_ok());
+    for p in [
+        "{\t\"role\" :\n\"tab\\there\"\r\n}",
+        "{\"role\":\"\\\\\"\t}",
+        "{\"role\":\"\\u0009\"}",
+    ] {
+        assert_eq!(
+            same::<Exotic>(p.as_bytes(), &names).ok(),
+            Some(Path::One),
+            "{p:?}"
+        );
+    }
 }
