@@ -467,6 +467,7 @@ async fn run<U: UserStore, R: RevocationStore, T: LoginThrottle>(
         access_lifetime: args.access_lifetime,
         refresh_lifetime: args.refresh_lifetime,
         realm: settings.realm.clone(),
+        leeway: settings.leeway,
         body_limit: DEFAULT_BODY_LIMIT,
         timeout: DEFAULT_REQUEST_TIMEOUT,
     };
@@ -476,8 +477,12 @@ async fn run<U: UserStore, R: RevocationStore, T: LoginThrottle>(
         tokens = tokens.with_login_throttle(throttle)?;
     }
     let verifier = match &shared.sessions {
-        Some(check) => replicas::session_verifier(keys.clone(), std::sync::Arc::clone(check)),
-        None => Verifier::new(keys.clone()),
+        Some(check) => replicas::session_verifier(
+            keys.clone(),
+            session_settings.leeway,
+            std::sync::Arc::clone(check),
+        )?,
+        None => Verifier::new(keys.clone()).leeway(session_settings.leeway)?,
     };
     let state = AppState {
         tokens,

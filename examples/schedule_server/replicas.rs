@@ -167,15 +167,17 @@ pub(crate) fn session_claims(_user: &User) -> serde_json::Map<String, serde_json
     claims
 }
 
-/// The protected route's verifier with sessions: simplejwt's access-token policy, the `sid` as
-/// the revocable id, checked against `check`.
+/// The protected route's verifier with sessions: simplejwt's access-token policy with the token
+/// endpoints' `leeway`, the `sid` as the revocable id, checked against `check`.
 pub(crate) fn session_verifier(
     keys: tower_jwt_auth::Keys,
+    leeway: u64,
     check: Arc<dyn RevocationCheck>,
-) -> Verifier {
-    Verifier::new(keys)
+) -> Result<Verifier, BoxError> {
+    Ok(Verifier::new(keys)
+        .leeway(leeway)?
         .jti_claim(SESSION_CLAIM)
-        .revocation(move |sid: &str| check.is_revoked(sid))
+        .revocation(move |sid: &str| check.is_revoked(sid)))
 }
 
 /// What the session middleware needs to know beyond the store and the keys.
@@ -186,6 +188,9 @@ pub(crate) struct SessionSettings {
     pub(crate) refresh_lifetime: u64,
     /// The token endpoints' realm (`TokenSettings::realm`), for `WWW-Authenticate`.
     pub(crate) realm: String,
+    /// The token endpoints' leeway (`TokenSettings::leeway`), in seconds: the session checks
+    /// accept a token exactly as long as the endpoints do.
+    pub(crate) leeway: u64,
     /// The largest request body.
     pub(crate) body_limit: usize,
     /// The request timeout of the app (`TimeoutLayer`), also the bound of this middleware's body
@@ -234,10 +239,10 @@ struct Sessions<R> {
 /// check before `T`. Each of those mints within the request timeout of its check (the endpoint
 /// runs under the app's `TimeoutLayer`, inside this middleware), so every refresh token of the
 /// session expires by `T + timeout + refresh lifetime` and every access token by
-/// `T + timeout + access lifetime`: when the hold lapses, no token of the session is live and
-/// none can be minted any more. The store keeps the record past that by the verifiers' largest
-/// leeway. (Replicas are assumed to agree on the time to within that leeway; a replica started
-/// with longer lifetimes than the one that ended the session is not covered.)
+/// `T + timeout + access lifetime`, and is accepted up to the leeway after that: when the hold
+/// (which adds the leeway) lapses, no token of the session is live and none can be minted any
+/// more. (Replicas are assumed to agree on the time to within a second; a replica started with
+/// longer lifetimes or leeway than the one that ended the session is not covered.)
 pub(crate) fn end_sessions_on_logout<R: RevocationStore>(
     router: Router,
     revocations: R,
@@ -247,11 +252,16 @@ pub(crate) fn end_sessions_on_logout<R: RevocationStore>(
     let hold = settings
         .access_lifetime
         .saturating_add(settings.refresh_lifetime)
-        .saturating_add(settings.timeout.as_secs().saturating_add(1));
+        .saturating_add(settings.timeout.as_secs().saturating_add(1))
+        .saturating_add(settings.leeway);
     let sessions = Sessions {
         revocations,
-        refresh: Verifier::new(keys.clone()).token_types([TokenType::REFRESH]),
-        any: Verifier::new(keys).any_token_type(),
+        refresh: Verifier::new(keys.clone())
+            .leeway(settings.leeway)?
+            .token_types([TokenType::REFRESH]),
+        any: Verifier::new(keys)
+            .leeway(settings.leeway)?
+            .any_token_type(),
         hold_secs: i64::try_from(hold)?,
         challenge: HeaderValue::from_str(&format!("Bearer realm=\"{}\"", settings.realm))?,
         body_limit: settings.body_limit,

@@ -87,7 +87,7 @@ pub(crate) fn parse_into<'a, C: DeserializeOwned>(
 fn control_in_string(payload: &[u8]) -> bool {
     // Branch-free within each 32-byte block, so that it vectorizes.
     let mut blocks = payload.chunks_exact(32);
-    let any_control = (&mut blocks)
+    let any_control = blocks
         .any(|block| block.iter().fold(0u8, |seen, &b| seen | u8::from(b < 0x20)) != 0)
         || blocks.remainder().iter().any(|&b| b < 0x20);
     if !any_control {
