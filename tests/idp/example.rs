@@ -4,42 +4,17 @@
 //! rotates without breaking the old tokens.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use serde_json::Value;
 use tower_jwt_auth::{Algorithm, AuthErrorKind, Key, RemoteKeys, SimpleJwtClaims, Verifier};
 
-/// Builds the example once, as `cargo run --example schedule_server` would.
+/// The example's executable (built once; see `support::example_exe`).
 fn server_exe() -> &'static Path {
-    static EXE: OnceLock<PathBuf> = OnceLock::new();
-    EXE.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .args([
-                "build",
-                "--example",
-                "schedule_server",
-                "--message-format=json",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("cargo runs");
-        assert!(out.status.success(), "building the example failed");
-        String::from_utf8(out.stdout)
-            .expect("utf-8")
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|m| {
-                m["reason"] == "compiler-artifact" && m["target"]["name"] == "schedule_server"
-            })
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("the example's executable")
-    })
+    crate::support::example_exe(false)
 }
 
 /// The example on an ephemeral port: its base URL and demo password; killed by PID on drop.

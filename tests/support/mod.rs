@@ -36,6 +36,48 @@ use tower_jwt_auth::{
 };
 
 // ---------------------------------------------------------------------------------------------
+// The example's executable
+// ---------------------------------------------------------------------------------------------
+
+/// Builds `examples/schedule_server` once per test binary and returns the executable cargo
+/// reports: with the default features, exactly as `cargo run --example schedule_server` builds
+/// it, or with every feature (Redis, PostgreSQL) when `all_features`.
+pub fn example_exe(all_features: bool) -> &'static std::path::Path {
+    static DEFAULT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    static ALL: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let cell = if all_features { &ALL } else { &DEFAULT };
+    cell.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut args = vec![
+            "build",
+            "--example",
+            "schedule_server",
+            "--message-format=json",
+        ];
+        if all_features {
+            args.push("--all-features");
+        }
+        let out = std::process::Command::new(cargo)
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("cargo runs");
+        assert!(out.status.success(), "building the example failed");
+        let exe = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|m| {
+                m["reason"] == "compiler-artifact" && m["target"]["name"] == "schedule_server"
+            })
+            .find_map(|m| m["executable"].as_str().map(std::path::PathBuf::from))
+            .expect("cargo reported the example's executable");
+        assert!(exe.is_file(), "{}", exe.display());
+        exe
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
 // The reference secret and clock
 // ---------------------------------------------------------------------------------------------
 
