@@ -746,4 +746,44 @@ fn refuses_bad_configuration() {
     );
     assert!(!ok);
     assert!(err.contains("not a dumpdata user list"), "{err}");
+
+    // The default build has neither the sqlx nor the redis feature: their flags are refused
+    // with the command that enables them, before anything is created or connected to.
+    let fresh = dir.path().join("fresh");
+    let fresh = fresh.to_str().unwrap();
+    let sqlite = format!("sqlite://{}/users.db", dir.path().display());
+    for (args, needs) in [
+        (
+            vec![
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--data-dir",
+                fresh,
+                "--database-url",
+                &sqlite,
+            ],
+            "--database-url needs the sqlx feature: cargo run --example schedule_server --features sqlx",
+        ),
+        (
+            vec![
+                "--addr",
+                "127.0.0.1:0",
+                "--redis-url",
+                "redis://127.0.0.1:1/",
+            ],
+            "--redis-url needs the redis feature: cargo run --example schedule_server --features sqlx,redis",
+        ),
+        (
+            vec!["users", "list", "--database-url", &sqlite],
+            "--database-url needs the sqlx feature",
+        ),
+    ] {
+        let (ok, out, err) = cli(&args, "");
+        assert!(!ok, "{args:?}: {out}");
+        assert!(err.contains(needs), "{args:?}: {err}");
+        assert!(!out.contains("listening"), "{args:?}: {out}");
+    }
+    assert!(!Path::new(fresh).exists());
+    assert!(!dir.path().join("users.db").exists());
 }
