@@ -28,7 +28,8 @@ async fn conn(redis: &Redis, prefix: &str) -> RedisConnection {
         .prefix(prefix)
 }
 
-/// Waits (at most `limit`) until `f` holds.
+/// Waits (at most `limit`) until `f` holds. The limits are generous: pub/sub delivery is fast,
+/// but this binary runs server processes beside it on a shared machine.
 async fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
@@ -146,7 +147,7 @@ async fn of_64_concurrent_rotations_on_three_connections_exactly_one_wins_and_ev
         let s = set.clone();
         let c = child.clone();
         assert!(
-            eventually(Duration::from_secs(2), || s.is_revoked(&c)
+            eventually(Duration::from_secs(5), || s.is_revoked(&c)
                 && s.is_revoked("root"))
             .await,
             "the winner's child is revoked with its family on every replica"
@@ -183,7 +184,7 @@ async fn the_local_set_loads_what_was_revoked_before_and_follows_what_comes_afte
     assert!(store_a.revoke_if_absent("later", EXP).await.expect("ok"));
     assert!(set_a.is_revoked("later"), "the own instance's set, at once");
     let s = set_b.clone();
-    assert!(eventually(Duration::from_secs(1), || s.is_revoked("later")).await);
+    assert!(eventually(Duration::from_secs(5), || s.is_revoked("later")).await);
     assert!(!set_b.is_revoked("other"));
     // Through the verifier: B's verifier refuses a token revoked on A.
     let token = mint_raw(&format!(
@@ -431,7 +432,7 @@ async fn three_replicas_share_rotation_logout_and_the_throttle() {
         r#"{{"token_type":"access","exp":{EXP},"iat":{T_IAT},"jti":"{jti}","user_id":"1"}}"#
     ));
     let set_b = nodes[1].1.clone();
-    assert!(eventually(Duration::from_secs(1), || set_b.is_revoked(&jti)).await);
+    assert!(eventually(Duration::from_secs(5), || set_b.is_revoked(&jti)).await);
     let (st, body) = http(b, "GET", "/protected/", Some(&bound), "").await;
     assert_eq!(st, 401, "{body}");
     assert_eq!(
