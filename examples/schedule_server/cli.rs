@@ -476,13 +476,11 @@ async fn run<U: UserStore, R: RevocationStore, T: LoginThrottle>(
     if let Some(throttle) = shared.throttle {
         tokens = tokens.with_login_throttle(throttle)?;
     }
+    // simplejwt's access-token policy, with the endpoints' leeway.
+    let access = Verifier::new(keys.clone()).leeway(session_settings.leeway)?;
     let verifier = match &shared.sessions {
-        Some(check) => replicas::session_verifier(
-            keys.clone(),
-            session_settings.leeway,
-            std::sync::Arc::clone(check),
-        )?,
-        None => Verifier::new(keys.clone()).leeway(session_settings.leeway)?,
+        Some(check) => replicas::session_verifier(access.clone(), std::sync::Arc::clone(check)),
+        None => access.clone(),
     };
     let state = AppState {
         tokens,
@@ -501,12 +499,7 @@ async fn run<U: UserStore, R: RevocationStore, T: LoginThrottle>(
         router = router.merge(crate::routes::publish_routes(&keys, &base));
     }
     if shared.sessions.is_some() {
-        router = replicas::end_sessions_on_logout(
-            router,
-            logout_store,
-            keys.clone(),
-            &session_settings,
-        )?;
+        router = replicas::end_sessions_on_logout(router, logout_store, access, &session_settings)?;
     }
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service)

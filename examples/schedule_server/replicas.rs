@@ -167,20 +167,15 @@ pub(crate) fn session_claims(_user: &User) -> serde_json::Map<String, serde_json
     claims
 }
 
-/// The protected route's verifier with sessions: simplejwt's access-token policy with the token
-/// endpoints' `leeway`, the `sid` as the revocable id, checked against `check`.
-pub(crate) fn session_verifier(
-    keys: tower_jwt_auth::Keys,
-    leeway: u64,
-    check: Arc<dyn RevocationCheck>,
-) -> Result<Verifier, BoxError> {
-    Ok(Verifier::new(keys)
-        .leeway(leeway)?
+/// The protected route's verifier with sessions: `verifier` (simplejwt's access-token policy)
+/// with the `sid` as the revocable id, checked against `check`.
+pub(crate) fn session_verifier(verifier: Verifier, check: Arc<dyn RevocationCheck>) -> Verifier {
+    verifier
         .jti_claim(SESSION_CLAIM)
-        .revocation(move |sid: &str| check.is_revoked(sid)))
+        .revocation(move |sid: &str| check.is_revoked(sid))
 }
 
-/// What the session middleware needs to know beyond the store and the keys.
+/// What the session middleware needs to know beyond the store and the verifier.
 pub(crate) struct SessionSettings {
     /// The access token lifetime, in seconds.
     pub(crate) access_lifetime: u64,
@@ -215,7 +210,8 @@ struct Sessions<R> {
     timeout: Duration,
 }
 
-/// Wraps `router` so that sessions end for good:
+/// Wraps `router` so that sessions end for good (`verifier` is the protected route's, before
+/// its session check: the refresh and verify checks here take its keys and leeway):
 ///
 /// * a logout (`POST /api/token/blacklist/` with a valid refresh token, in a JSON, form or
 ///   multipart body as the endpoint reads it) revokes the token's session in `revocations`
@@ -246,7 +242,7 @@ struct Sessions<R> {
 pub(crate) fn end_sessions_on_logout<R: RevocationStore>(
     router: Router,
     revocations: R,
-    keys: tower_jwt_auth::Keys,
+    verifier: Verifier,
     settings: &SessionSettings,
 ) -> Result<Router, BoxError> {
     let hold = settings
@@ -256,12 +252,8 @@ pub(crate) fn end_sessions_on_logout<R: RevocationStore>(
         .saturating_add(settings.leeway);
     let sessions = Sessions {
         revocations,
-        refresh: Verifier::new(keys.clone())
-            .leeway(settings.leeway)?
-            .token_types([TokenType::REFRESH]),
-        any: Verifier::new(keys)
-            .leeway(settings.leeway)?
-            .any_token_type(),
+        refresh: verifier.clone().token_types([TokenType::REFRESH]),
+        any: verifier.any_token_type(),
         hold_secs: i64::try_from(hold)?,
         challenge: HeaderValue::from_str(&format!("Bearer realm=\"{}\"", settings.realm))?,
         body_limit: settings.body_limit,
